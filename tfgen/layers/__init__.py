@@ -1,0 +1,3 @@
+"""Reusable Keras building blocks."""
+
+from tfgen.layers.conv_nets import conv_decoder, conv_encoder

@@ -1,0 +1,27 @@
+"""Model families, looked up by lowercase name.
+
+`MODELS` is the one registry: `--help`, error messages and `get` all read it.
+"""
+
+from tfgen.models.base import GenerativeModel
+from tfgen.models.vae import VAE, VAEConfig
+
+MODELS = {
+    "vae": VAE,
+}
+
+
+def names():
+    return sorted(MODELS)
+
+
+def get(name):
+    """Returns the model class registered as `name`.
+
+    Raises:
+        ValueError: naming the valid model names.
+    """
+    try:
+        return MODELS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; valid models are: {', '.join(names())}") from None

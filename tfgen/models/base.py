@@ -1,0 +1,53 @@
+"""What every tfgen model family declares, once, on its class.
+
+Shared machinery (the fit loop, callbacks, checkpoints, export) reads these
+declarations and never asks which model it has.
+"""
+
+import keras
+
+
+class GenerativeModel(keras.Model):
+    """Base class of tfgen's model families.
+
+    A family sets `config_class` (its `TrainConfig` subclass) and implements:
+
+    - `from_run_config(config, info)`: builds the model for a dataset.
+    - `compile_from_run_config(config, jit_compile)`: compiles with its optimizers.
+    - `optimizers()`: the optimizers whose state a checkpoint must hold.
+    - `sample_images(num, seed)`: images in [0, 1], `[num, height, width, channels]`.
+    - `summary_images(examples, seed)`: `{name: images}` written to TensorBoard
+      every epoch, given a fixed batch of test examples.
+    - `export_endpoints()`: `{name: tf.function}` with input signatures, the
+      SavedModel's signatures; `serving_default` names the default one.
+    - `tflite_endpoints`: names of the endpoints that convert to TFLite (they
+      take noise as an input rather than drawing it).
+    """
+
+    config_class = None
+    serving_default = None
+    tflite_endpoints = ()
+
+    @classmethod
+    def from_run_config(cls, config, info):
+        raise NotImplementedError(f"{cls.__name__} must implement from_run_config")
+
+    def compile_from_run_config(self, config, jit_compile):
+        raise NotImplementedError(f"{type(self).__name__} must implement compile_from_run_config")
+
+    def optimizers(self):
+        return {"optimizer": self.optimizer}
+
+    def build_optimizers(self):
+        """Creates optimizer slots now, so a checkpoint can restore into them."""
+        for optimizer in self.optimizers().values():
+            optimizer.build(self.trainable_variables)
+
+    def sample_images(self, num, seed):
+        raise NotImplementedError(f"{type(self).__name__} must implement sample_images")
+
+    def summary_images(self, examples, seed):
+        return {"samples": self.sample_images(examples["image"].shape[0], seed)}
+
+    def export_endpoints(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement export_endpoints")
