@@ -111,6 +111,11 @@ def _coerce(name, value, annotation):
     elif annotation is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads `2e-4` (no dot) as a string.
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif annotation is str:
         if isinstance(value, bool):  # YAML reads `true`/`false` as booleans.
             return str(value).lower()

@@ -6,6 +6,8 @@ seeds. A run resumed at epoch `e` therefore sees exactly the batches an
 uninterrupted run would have seen.
 """
 
+import functools
+
 import tensorflow as tf
 
 # Per-example seeds are `[seed, stream offset + epoch * EPOCH_STRIDE + index]`.
@@ -89,7 +91,9 @@ def training_batches(dataset, info, batch_size, seed=0, epochs=1, initial_epoch=
             examples = examples.map(_binarize, num_parallel_calls=tf.data.AUTOTUNE)
         return examples.batch(batch_size, drop_remainder=True).take(steps)
 
-    batches = tf.data.Dataset.range(initial_epoch, epochs).flat_map(one_epoch)
+    # One dataset per epoch, concatenated: each epoch's shuffle gets a Python-int seed.
+    epoch_batches = [one_epoch(epoch) for epoch in range(initial_epoch, epochs)]
+    batches = functools.reduce(tf.data.Dataset.concatenate, epoch_batches or [one_epoch(0).take(0)])
     return batches.prefetch(tf.data.AUTOTUNE), steps
 
 
