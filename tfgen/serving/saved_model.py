@@ -1,0 +1,205 @@
+"""SavedModel export in TF Serving's versioned layout: `<base_dir>/<name>/<version>/`.
+
+A model family declares its serving signatures once (`export_endpoints()`,
+`serving_default`); this module writes them, with the weights they read, as a
+SavedModel that loads with plain `tf.saved_model.load` (or TF Serving) in a
+process that never imports tfgen.
+
+A version appears atomically: the SavedModel is written into a hidden
+`.tmp-*` directory beside the versions (TF Serving only looks at children whose
+names are integers) and renamed to the next version number when complete.
+"""
+
+import errno
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import tensorflow as tf
+
+SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
+TMP_PREFIX = ".tmp-"
+_VERSION_NAME = re.compile(r"[0-9]+")
+
+
+def signatures(model):
+    """The SavedModel signatures of `model`: its endpoints plus `serving_default`.
+
+    Args:
+        model: a `tfgen.models.GenerativeModel`.
+
+    Returns:
+        `{signature_name: tf.function}`, the endpoints of `model.export_endpoints()`
+        and `serving_default`, the same function as the endpoint that
+        `model.serving_default` names.
+
+    Raises:
+        ValueError: if the model declares no endpoints, an endpoint lacks an
+            input signature, or `serving_default` names no endpoint.
+    """
+    endpoints = dict(model.export_endpoints())
+    if not endpoints:
+        raise ValueError(f"{type(model).__name__} declares no export endpoints")
+    for name, function in endpoints.items():
+        if getattr(function, "input_signature", None) is None:
+            raise ValueError(f"endpoint {name!r} of {type(model).__name__} must be a "
+                             f"tf.function with an input_signature")
+    default = model.serving_default
+    if default not in endpoints:
+        raise ValueError(f"{type(model).__name__}.serving_default is {default!r}, which is not "
+                         f"one of its endpoints: {', '.join(endpoints)}")
+    if SERVING_DEFAULT in endpoints:
+        raise ValueError(f"an endpoint may not be called {SERVING_DEFAULT!r}; set "
+                         f"`serving_default` to the endpoint's name instead")
+    return {**endpoints, SERVING_DEFAULT: endpoints[default]}
+
+
+def save(model, path):
+    """Writes `model`'s signatures and the variables they read as a SavedModel.
+
+    The exported object is a plain `tf.Module` that holds the endpoint functions
+    and the model's underlying `tf.Variable`s. Holding the variables matters: the
+    TFLite converter freezes only variables the SavedModel tracks.
+
+    Args:
+        model: a `tfgen.models.GenerativeModel`.
+        path: directory to write into; it may exist but should be empty.
+
+    Returns:
+        `path` as a `Path`.
+    """
+    path = Path(path)
+    functions = signatures(model)
+    module = tf.Module(name="tfgen_export")
+    for name, function in functions.items():
+        if name == SERVING_DEFAULT:
+            continue
+        if hasattr(module, name):
+            raise ValueError(f"endpoint name {name!r} clashes with a tf.Module attribute; rename it")
+        setattr(module, name, function)
+    # Keras variables wrap tf.Variables; track the tf.Variables themselves.
+    module.model_variables = _unique([getattr(v, "value", v) for v in model.variables])
+    tf.saved_model.save(module, str(path), signatures=functions)
+    return path
+
+
+def _unique(variables):
+    seen, result = set(), []
+    for variable in variables:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            result.append(variable)
+    return result
+
+
+def versions(model_dir):
+    """Version numbers present in `model_dir`, sorted (the names TF Serving would load).
+
+    Args:
+        model_dir: `<base_dir>/<name>`; it need not exist.
+
+    Returns:
+        A sorted list of ints: the names of the subdirectories that are integers.
+        Hidden temporary directories and other names are ignored, as TF Serving
+        ignores them.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(child.name) for child in model_dir.iterdir()
+                  if _VERSION_NAME.fullmatch(child.name) and child.is_dir())
+
+
+def next_version(model_dir):
+    """1 + the largest version in `model_dir`, or 1 if it has none."""
+    existing = versions(model_dir)
+    return existing[-1] + 1 if existing else 1
+
+
+def export_saved_model(model, base_dir, name, before_publish=None):
+    """Exports `model` as the next version of `<base_dir>/<name>/`.
+
+    The SavedModel is written into a hidden `.tmp-*` directory inside
+    `<base_dir>/<name>/` and renamed to the version number only when complete,
+    so TF Serving (which polls that directory) never sees a half-written
+    version. If another export took the number meanwhile, the next free number
+    is used. On any failure the temporary directory is removed.
+
+    Args:
+        model: a `tfgen.models.GenerativeModel`.
+        base_dir: the directory that holds one subdirectory per model name,
+            e.g. `export/models` (TF Serving's `--model_base_path` is
+            `<base_dir>/<name>`).
+        name: the model name, one path component, e.g. `"vae-binarized_mnist"`.
+        before_publish: optional callable, called with the temporary directory
+            after the SavedModel is written and before the rename; whatever it
+            adds there (e.g. `.tflite` files) is published in the same rename.
+            If it raises, nothing is published.
+
+    Returns:
+        The `Path` of the new version directory, `<base_dir>/<name>/<version>`.
+
+    Raises:
+        ValueError: if `name` is not a single path component, or the model's
+            endpoint declarations are invalid (see `signatures`).
+    """
+    if not name or name in (".", "..") or os.sep in name or (os.altsep and os.altsep in name):
+        raise ValueError(f"model name {name!r} must be one path component, e.g. 'vae-mnist'")
+    model_dir = Path(base_dir) / name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    # mkdir (not mkdtemp) so the version gets the usual permissions, readable by a server.
+    tmp = model_dir / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        save(model, tmp)
+        if before_publish is not None:
+            before_publish(tmp)
+        return _publish(tmp, model_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _publish(tmp, model_dir):
+    """Renames `tmp` to the next free version number; returns the version directory."""
+    version = next_version(model_dir)
+    while True:
+        target = model_dir / str(version)
+        # (An empty directory created by a foreign tool in the instant between this
+        # check and the rename would be replaced; tfgen's exporters never create one.)
+        if not target.exists():
+            try:
+                os.rename(tmp, target)
+                return target
+            except OSError as error:
+                # A concurrent export renamed its directory to this number first.
+                if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+        version = max(version + 1, next_version(model_dir))
+
+
+def describe_signatures(saved_model_dir):
+    """Input and output specs of every signature of a SavedModel.
+
+    Args:
+        saved_model_dir: a SavedModel directory, e.g. a version directory.
+
+    Returns:
+        `{signature_name: {"inputs": {name: tf.TensorSpec}, "outputs": {name: tf.TensorSpec}}}`.
+    """
+    loaded = tf.saved_model.load(str(saved_model_dir))
+    described = {}
+    for name, function in loaded.signatures.items():
+        _, inputs = function.structured_input_signature
+        described[name] = {"inputs": dict(inputs), "outputs": dict(function.structured_outputs)}
+    return described
+
+
+def format_spec(spec):
+    """`"float32 [?, 28, 28, 1]"` for a `tf.TensorSpec`."""
+    if spec.shape.rank is None:
+        return f"{spec.dtype.name} [unknown rank]"
+    dims = ", ".join("?" if d is None else str(d) for d in spec.shape.as_list())
+    return f"{spec.dtype.name} [{dims}]"
