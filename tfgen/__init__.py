@@ -9,7 +9,9 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("callbacks", "config", "data", "distribute", "models", "serving", "training")
+_SUBMODULES = (
+    "callbacks", "config", "data", "distribute", "images", "layers", "models", "serving", "training",
+)
 
 
 def __getattr__(name):

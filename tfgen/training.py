@@ -11,6 +11,7 @@ import json
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import keras
@@ -148,6 +149,9 @@ def train(config, run_dir=None, verbose="auto"):
     ]
     history = {}
     if initial_epoch < config.epochs:
+        # Keras 3.15 warns that `shuffle=True` is ignored even though nobody passed it;
+        # the pipeline shuffles (seeded, per epoch).
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
         history = model.fit(
             train_batches,
             epochs=config.epochs,
