@@ -32,7 +32,7 @@ def write_npz(directory, train=64, test=16, size=8, seed=0):
 
 def tiny_config(npz, **overrides):
     values = dict(dataset=f"npz:{npz}", batch_size=8, epochs=2, steps_per_epoch=2, latent_dim=2,
-                  filters=2, sample_grid_size=2, seed=3)
+                  filters=2, sample_grid_size=2, seed=3, lr_schedule="constant")
     return config_lib.resolve(VAEConfig, {**values, **overrides})
 
 
@@ -177,7 +177,7 @@ class InterruptTest(tf.test.TestCase):
     def test_sigint_mid_epoch_then_resume_equals_uninterrupted_run(self):
         tmp = Path(self.create_tempdir().full_path)
         npz = write_npz(tmp, train=4096, test=16)
-        settings = dict(epochs=3, steps_per_epoch=None, batch_size=8)
+        settings = dict(epochs=3, steps_per_epoch=None, batch_size=8, lr_schedule="cosine")
         run_dir = tmp / "interrupted"
         args = [sys.executable, "-m", "tfgen.fit", "--model", "vae", "--run-dir", str(run_dir),
                 "--quiet"]

@@ -38,7 +38,9 @@ class TrainConfig:
         steps_per_epoch: optional cap on the batches per epoch; `None` uses the
             whole training split once per epoch.
         validation_steps: optional cap on the test batches evaluated per epoch.
-        learning_rate: Adam learning rate.
+        learning_rate: Adam learning rate (the peak, with a schedule).
+        lr_schedule: `"constant"` or `"cosine"` (decay to 0 over all epochs; on
+            resume with more `epochs` the rest of the schedule is stretched).
         seed: seeds weights, data order, binarization and every noise draw.
         strategy: `"default"` (one device) or `"mirrored"` (all local GPUs, or
             `devices` logical CPU devices on a CPU-only machine).
@@ -57,6 +59,7 @@ class TrainConfig:
     steps_per_epoch: Optional[int] = None
     validation_steps: Optional[int] = None
     learning_rate: float = 1e-3
+    lr_schedule: str = dataclasses.field(default="cosine", metadata=choices("constant", "cosine"))
     seed: int = 0
     strategy: str = dataclasses.field(default="default", metadata=choices("default", "mirrored"))
     devices: Optional[int] = None

@@ -120,7 +120,9 @@ def train(config, run_dir=None, verbose="auto"):
 
     with strategy.scope():
         model = model_class.from_run_config(config, info, steps_per_epoch=steps)
-        model.compile_from_run_config(config, resolve_jit_compile(config.jit_compile, strategy))
+        model.compile_from_run_config(
+            config, resolve_jit_compile(config.jit_compile, strategy), steps_per_epoch=steps
+        )
         model.build_optimizers()
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(model=model, epoch=epoch, **model.optimizers())
@@ -165,8 +167,9 @@ def train(config, run_dir=None, verbose="auto"):
     if saver.diverged_in_epoch is not None:
         raise TrainingDiverged(
             f"the loss became NaN or infinite in epoch {saver.diverged_in_epoch + 1}; training "
-            f"stopped. The last good checkpoint is {manager.latest_checkpoint or '(none yet)'}: "
-            f"lower learning_rate or change the config, then rerun to resume from it."
+            f"stopped. The last good checkpoint is {manager.latest_checkpoint or '(none yet)'}; "
+            f"rerunning resumes from it. If it diverges again, start a new run (--run-dir) "
+            f"with a lower learning_rate."
         )
     write_png(samples_png, grid(model.sample_images(config.sample_grid_size**2, config.seed)))
     model_file = run_dir / MODEL_FILE

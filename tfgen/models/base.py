@@ -13,7 +13,8 @@ class GenerativeModel(keras.Model):
     A family sets `config_class` (its `TrainConfig` subclass) and implements:
 
     - `from_run_config(config, info)`: builds the model for a dataset.
-    - `compile_from_run_config(config, jit_compile)`: compiles with its optimizers.
+    - `compile_from_run_config(config, jit_compile, steps_per_epoch)`: compiles with
+      its optimizers (learning rates from `tfgen.schedules.learning_rate`).
     - `optimizers()`: the optimizers whose state a checkpoint must hold.
     - `sample_images(num, seed)`: images in [0, 1], `[num, height, width, channels]`.
     - `summary_images(examples, seed)`: `{name: images}` written to TensorBoard
@@ -32,7 +33,7 @@ class GenerativeModel(keras.Model):
     def from_run_config(cls, config, info):
         raise NotImplementedError(f"{cls.__name__} must implement from_run_config")
 
-    def compile_from_run_config(self, config, jit_compile):
+    def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
         raise NotImplementedError(f"{type(self).__name__} must implement compile_from_run_config")
 
     def optimizers(self):

@@ -21,6 +21,7 @@ from tfgen.config import TrainConfig, choices
 from tfgen.layers import conv_decoder, conv_encoder
 from tfgen.models.base import GenerativeModel
 from tfgen.noise import per_example_normal
+from tfgen.schedules import learning_rate
 
 tfd = tfp.distributions
 
@@ -32,6 +33,9 @@ class VAEConfig(TrainConfig):
     """`TrainConfig` plus the VAE's own keys.
 
     Args:
+        batch_size: default 32: on a CPU an epoch costs about the same at 32 as
+            at 128, and 4x the updates reach a lower bound sooner.
+        epochs: default 20 (about 30 minutes on a 2-core CPU).
         latent_dim: size of the latent code z.
         beta: weight of the rate (KL) term; 1 gives the true ELBO.
         kl_warmup_epochs: epochs over which the KL weight rises linearly from 0
@@ -42,6 +46,8 @@ class VAEConfig(TrainConfig):
         filters: filters of the first convolutional stage.
     """
 
+    batch_size: int = 32
+    epochs: int = 20
     latent_dim: int = 32
     beta: float = 1.0
     kl_warmup_epochs: int = 0
@@ -120,8 +126,9 @@ class VAE(GenerativeModel):
             seed=config.seed,
         )
 
-    def compile_from_run_config(self, config, jit_compile):
-        self.compile(optimizer=keras.optimizers.Adam(config.learning_rate), jit_compile=jit_compile)
+    def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
+        optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch))
+        self.compile(optimizer=optimizer, jit_compile=jit_compile)
 
     @property
     def metrics(self):
