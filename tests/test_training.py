@@ -84,6 +84,11 @@ class TrainTest(tf.test.TestCase):
         for a, b in zip(weights(first.model), weights(again.model)):
             self.assertAllEqual(a, b)
 
+    def test_only_the_last_checkpoints_are_kept(self):
+        self.train("keep", epochs=3, steps_per_epoch=1, checkpoints_to_keep=2)
+        names = sorted(p.name for p in (self.tmp / "keep" / "checkpoints").glob("ckpt-*.index"))
+        self.assertEqual(names, ["ckpt-2.index", "ckpt-3.index"])
+
     def test_run_dir_refuses_a_different_config(self):
         self.train("run", epochs=1)
         with self.assertRaisesRegex(config_lib.ConfigError, "differs in: latent_dim"):
