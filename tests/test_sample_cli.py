@@ -1,0 +1,35 @@
+"""`python -m tfgen.sample`: a PNG grid from a run's latest checkpoint."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import tensorflow as tf
+
+from tfgen import training
+from test_training import tiny_config, write_npz
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_sample(*args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "tfgen.sample", *args], capture_output=True,
+                          text=True, env=env, timeout=300, cwd=REPO)
+
+
+class SampleCliTest(tf.test.TestCase):
+    def test_writes_a_seeded_grid(self):
+        tmp = Path(self.create_tempdir().full_path)
+        training.train(tiny_config(write_npz(tmp), epochs=1), run_dir=tmp / "run", verbose=0)
+        result = run_sample("--run", str(tmp / "run"), "--num", "9", "--seed", "5")
+        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        png = tmp / "run" / "samples-seed5.png"
+        self.assertIn(str(png), result.stdout)
+        self.assertEqual(tf.io.decode_png(tf.io.read_file(str(png))).shape, (24, 24, 1))
+
+    def test_not_a_run_directory(self):
+        result = run_sample("--run", self.create_tempdir().full_path)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("is not a run directory", result.stderr)
