@@ -1,11 +1,11 @@
 """Image grids and PNG files."""
 
 import math
-import os
-import tempfile
 
 import numpy as np
 import tensorflow as tf
+
+from tfgen.files import write_atomically
 
 
 def grid(images, columns=None):
@@ -27,13 +27,5 @@ def grid(images, columns=None):
 
 
 def write_png(path, image):
-    """Writes a uint8 `[h, w, c]` image as PNG, atomically (temp file, then rename)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    data = tf.io.encode_png(image).numpy()
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".png.tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-    return path
+    """Writes a uint8 `[h, w, c]` image as PNG, atomically; returns `path`."""
+    return write_atomically(path, tf.io.encode_png(image).numpy())

@@ -10,7 +10,6 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tfgen import data as data_lib
 from tfgen import models
 from tfgen.callbacks import EpochCheckpoint, ImageGrids
 from tfgen.distribute import make_strategy, resolve_jit_compile
+from tfgen.files import write_atomically
 from tfgen.images import grid, write_png
 
 CONFIG_FILE = "config.yaml"
@@ -70,19 +70,11 @@ def _check_or_write_config(config, run_dir):
                 f"(differs in: {', '.join(changed)}). Resume it with the same config "
                 f"(only {', '.join(RESUMABLE_CHANGES)} may change) or pass a new --run-dir."
             )
-    _write_atomically(path, config_lib.to_yaml(config))
+    write_atomically(path, config_lib.to_yaml(config))
 
 
 def _plain(value):
     return list(value) if isinstance(value, tuple) else value
-
-
-def _write_atomically(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _save_model_atomically(model, path):
@@ -116,7 +108,7 @@ def train(config, run_dir=None, verbose="auto"):
     test_examples, _ = data_lib.load(config.dataset, "test")
     steps = data_lib.steps_per_epoch(info, config.batch_size, config.steps_per_epoch)
     _check_or_write_config(config, run_dir)
-    _write_atomically(run_dir / DATASET_INFO_FILE, json.dumps(dataclasses.asdict(info), indent=2))
+    write_atomically(run_dir / DATASET_INFO_FILE, json.dumps(dataclasses.asdict(info), indent=2))
 
     with strategy.scope():
         model = model_class.from_run_config(config, info, steps_per_epoch=steps)

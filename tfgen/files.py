@@ -1,0 +1,43 @@
+"""Atomic file writes: readers see the old file or the whole new one, never a part."""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb"):
+    """Opens a temporary file beside `path`; on success it replaces `path` in one rename.
+
+    The directory is created if needed. On any error (or Ctrl-C) the temporary
+    file is removed and `path` is left as it was. The new file gets the usual
+    permissions (0644 under the default umask), not `mkstemp`'s private 0600.
+
+    Args:
+        path: the file to write.
+        mode: `"wb"` or `"w"`.
+
+    Yields:
+        The open temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as file:
+            yield file
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomically(path, content):
+    """Writes `content` (str or bytes) to `path` with `atomic_write`; returns `path`."""
+    with atomic_write(path, "w" if isinstance(content, str) else "wb") as file:
+        file.write(content)
+    return path
