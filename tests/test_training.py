@@ -190,8 +190,10 @@ class InterruptTest(tf.test.TestCase):
             if value is not None:
                 args += ["--set", f"{key}={value}"]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        # A background job inherits SIGINT as ignored; give the child the default, as a terminal would.
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, env=env, cwd=REPO)
+                                   text=True, env=env, cwd=REPO,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         first_checkpoint = run_dir / "checkpoints" / "ckpt-1.index"
         deadline = time.monotonic() + 300
         while not first_checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
