@@ -77,9 +77,12 @@ def run_fit(*args):
 
 class FitCliTest(tf.test.TestCase):
     def test_dry_run_prints_resolved_config(self):
-        result = run_fit("--model", "vae", "--set", "epochs=2", "--dry-run")
+        result = run_fit("--model", "vae", "--set", "epochs=2", "latent_dim=7", "--set", "beta=0.5",
+                         "--dry-run")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("epochs: 2\n", result.stdout)
+        self.assertIn("latent_dim: 7\n", result.stdout)
+        self.assertIn("beta: 0.5\n", result.stdout)
         self.assertIn("dataset: binarized_mnist\n", result.stdout)
 
     def test_config_file_and_dry_run(self):

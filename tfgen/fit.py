@@ -18,8 +18,9 @@ def build_parser(model_names, dataset_names):
     )
     parser.add_argument("--model", help=f"model family, one of: {', '.join(model_names)}")
     parser.add_argument("--config", help="YAML config file (see configs/); keys not set keep their defaults")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one config key, e.g. --set epochs=5 (repeatable)")
+    parser.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[],
+                        metavar="KEY=VALUE",
+                        help="override config keys, e.g. --set epochs=5 latent_dim=16 (repeatable)")
     parser.add_argument("--run-dir", help="run directory (default: runs/<model>-<dataset>)")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, one line per epoch")
