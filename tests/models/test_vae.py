@@ -103,3 +103,13 @@ class SamplingTest(tf.test.TestCase):
         grids = model.summary_images({"image": images}, seed=0)
         self.assertEqual(grids["prior_samples"].shape, (4, 8, 8, 1))
         self.assertEqual(grids["reconstructions"].shape, (4, 8, 16, 1))
+
+
+class FromRunConfigTest(tf.test.TestCase):
+    def test_variable_size_images_are_refused(self):
+        from tfgen.data import DatasetInfo
+        from tfgen.models import VAEConfig
+
+        info = DatasetInfo("tfds:flowers", "image", (None, None, 3))
+        with self.assertRaisesRegex(ValueError, "one fixed size.*None = varies"):
+            VAE.from_run_config(VAEConfig(), info)

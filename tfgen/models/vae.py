@@ -116,6 +116,9 @@ class VAE(GenerativeModel):
         """Builds the VAE that `config` describes for the dataset `info`."""
         if info.modality != "image":
             raise ValueError(f"the VAE models images; dataset {info.name!r} is {info.modality}")
+        if None in info.shape:
+            raise ValueError(f"the VAE needs images of one fixed size; {info.name!r} has images "
+                             f"shaped {info.shape} (None = varies)")
         return cls(
             image_shape=info.shape,
             latent_dim=config.latent_dim,
