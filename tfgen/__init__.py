@@ -10,7 +10,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "callbacks", "config", "data", "distribute", "images", "layers", "models", "serving", "training",
+    "augment", "callbacks", "config", "data", "distribute", "images", "layers", "losses", "metrics",
+    "models", "samplers", "serving", "training",
 )
 
 

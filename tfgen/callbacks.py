@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgen.images import grid
+from tfgen.images import grid, write_png
 
 
 class ImageGrids(keras.callbacks.Callback):
@@ -21,13 +21,16 @@ class ImageGrids(keras.callbacks.Callback):
         log_dir: TensorBoard log directory; images go to its `images` subdirectory.
         examples: a fixed batch of held-out examples (dict with `"image"`).
         seed: fixed seed, so the same latent draws are shown every epoch.
+        png_dir: if given, each grid is also written there as
+            `<name>-epoch<NNN>.png` (epochs counted from 1).
     """
 
-    def __init__(self, log_dir, examples, seed=0):
+    def __init__(self, log_dir, examples, seed=0, png_dir=None):
         super().__init__()
         self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "images"))
         self.examples = examples
         self.seed = seed
+        self.png_dir = png_dir
 
     def on_epoch_end(self, epoch, logs=None):
         grids = {name: grid(images) for name, images in
@@ -36,6 +39,9 @@ class ImageGrids(keras.callbacks.Callback):
             for name, image in grids.items():
                 tf.summary.image(name, image[None])
         self.writer.flush()
+        if self.png_dir is not None:
+            for name, image in grids.items():
+                write_png(os.path.join(self.png_dir, f"{name}-epoch{epoch + 1:03d}.png"), image)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -64,8 +70,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(np.asarray(loss))):
+        if not all(math.isfinite(float(np.mean(np.asarray(v)))) for v in (logs or {}).values()):
             self._diverged(self.current_epoch)
 
     def on_epoch_end(self, epoch, logs=None):

@@ -55,7 +55,12 @@ def make_strategy(name="default", devices=None):
         gpus = tf.config.list_logical_devices("GPU")
         if gpus:
             return tf.distribute.MirroredStrategy()
-        return tf.distribute.MirroredStrategy(configure_cpu_devices(devices or 2))
+        # Logical CPU devices share one host: reduce on one device. TF's default for all-CPU
+        # devices, ring collectives, can pair up the wrong all-reduces when replicas
+        # trace a step with synchronized batch norm.
+        return tf.distribute.MirroredStrategy(
+            configure_cpu_devices(devices or 2),
+            cross_device_ops=tf.distribute.ReductionToOneDevice())
     raise ValueError(f"unknown strategy {name!r}; valid choices are: {', '.join(STRATEGIES)}")
 
 

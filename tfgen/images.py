@@ -12,10 +12,14 @@ def grid(images, columns=None):
     """Tiles `[n, h, w, c]` images in [0, 1] into one uint8 `[rows*h, columns*w, c]` image.
 
     Args:
-        images: array or tensor of images with values in [0, 1].
+        images: array or tensor of images with values in [0, 1]; a 5-D
+            `[rows, columns, h, w, c]` array keeps its rows and columns.
         columns: images per row; default is the square root of `n`, rounded up.
     """
     images = np.nan_to_num(np.asarray(images, dtype=np.float32))
+    if images.ndim == 5:
+        columns = images.shape[1]
+        images = images.reshape(-1, *images.shape[2:])
     count, height, width, channels = images.shape
     columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)

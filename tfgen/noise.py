@@ -22,3 +22,51 @@ def per_example_normal(seeds, shape, dtype=tf.float32):
         seeds,
         fn_output_signature=tf.TensorSpec(shape, dtype),
     )
+
+
+def per_example_uniform(seeds, shape, minval=0.0, maxval=1.0, dtype=tf.float32):
+    """Uniform noise in `[minval, maxval)` of `[batch, *shape]`, one stateless draw per seed.
+
+    Args:
+        seeds: int tensor of shape `[batch, 2]`.
+        shape: per-example shape (`[]` for one scalar per example).
+        minval: lower bound.
+        maxval: upper bound (excluded).
+        dtype: float dtype of the result.
+    """
+    shape = list(shape)
+    return tf.map_fn(
+        lambda seed: tf.random.stateless_uniform(shape, seed=seed, minval=minval, maxval=maxval,
+                                                 dtype=dtype),
+        seeds,
+        fn_output_signature=tf.TensorSpec(shape, dtype),
+    )
+
+
+# An odd 64-bit constant (the golden ratio's bits); multiples of it spread stream keys apart.
+_STREAM_STRIDE = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed int64
+
+
+def fold_in(seeds, stream):
+    """Per-example seeds of an independent random stream `stream` (a Python int).
+
+    Each example's new seed depends only on its own seed and `stream`, so draws
+    made from the result stay independent of how the batch is split.
+
+    Args:
+        seeds: int tensor of shape `[batch, 2]`.
+        stream: a non-negative Python int naming the stream (e.g. 0 for latent
+            codes, 1 for dropout masks).
+
+    Returns:
+        An int64 tensor of shape `[batch, 2]`.
+    """
+    seeds = tf.cast(seeds, tf.int64)
+    key = seeds[:, 0] + tf.constant(_wrap((stream + 1) * _STREAM_STRIDE), tf.int64)
+    return tf.stack([key, seeds[:, 1]], axis=-1)
+
+
+def _wrap(value):
+    """`value` modulo 2**64, as a signed int64."""
+    value %= 2**64
+    return value - 2**64 if value >= 2**63 else value

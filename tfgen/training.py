@@ -138,7 +138,7 @@ def train(config, run_dir=None, verbose="auto"):
     samples_png = run_dir / SAMPLES_PNG
     callbacks = [
         saver,
-        ImageGrids(str(log_dir), grid_examples, seed=config.seed),
+        ImageGrids(str(log_dir), grid_examples, seed=config.seed, png_dir=run_dir / "images"),
         keras.callbacks.TensorBoard(str(log_dir), write_graph=False),
     ]
     history = {}
@@ -163,7 +163,7 @@ def train(config, run_dir=None, verbose="auto"):
             f"rerunning resumes from it. If it diverges again, start a new run (--run-dir) "
             f"with a lower learning_rate."
         )
-    write_png(samples_png, grid(model.sample_images(config.sample_grid_size**2, config.seed)))
+    write_png(samples_png, grid(model.sample_grid(config.sample_grid_size, config.seed)))
     model_file = run_dir / MODEL_FILE
     _save_model_atomically(model, model_file)
     return TrainResult(run_dir, model, history, initial_epoch, samples_png, model_file)

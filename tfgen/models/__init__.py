@@ -4,10 +4,17 @@
 """
 
 from tfgen.models.base import GenerativeModel
+from tfgen.models.adversarial import AdversarialModel
+from tfgen.models.cgan import CGANConfig, ConditionalGAN
+from tfgen.models.dcgan import DCGAN, DCGANConfig
 from tfgen.models.vae import VAE, VAEConfig
+from tfgen.models.wgan_gp import WGANGP, WGANGPConfig
 
 MODELS = {
+    "cgan": ConditionalGAN,
+    "dcgan": DCGAN,
     "vae": VAE,
+    "wgan_gp": WGANGP,
 }
 
 

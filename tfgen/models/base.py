@@ -5,6 +5,7 @@ declarations and never asks which model it has.
 """
 
 import keras
+import tensorflow as tf
 
 
 class GenerativeModel(keras.Model):
@@ -17,8 +18,10 @@ class GenerativeModel(keras.Model):
       its optimizers (learning rates from `tfgen.schedules.learning_rate`).
     - `optimizers()`: the optimizers whose state a checkpoint must hold.
     - `sample_images(num, seed)`: images in [0, 1], `[num, height, width, channels]`.
+    - `sample_grid(size, seed)`: `[rows, columns, h, w, c]` samples for a grid
+      (default: `size` x `size` of `sample_images`).
     - `summary_images(examples, seed)`: `{name: images}` written to TensorBoard
-      every epoch, given a fixed batch of test examples.
+      and as PNGs every epoch, given a fixed batch of test examples.
     - `export_endpoints()`: `{name: tf.function}` with input signatures, the
       SavedModel's signatures; `serving_default` names the default one.
     - `tflite_endpoints`: names of the endpoints that convert to TFLite (they
@@ -46,6 +49,10 @@ class GenerativeModel(keras.Model):
 
     def sample_images(self, num, seed):
         raise NotImplementedError(f"{type(self).__name__} must implement sample_images")
+
+    def sample_grid(self, size, seed):
+        images = self.sample_images(size * size, seed)
+        return tf.reshape(images, [size, size, *images.shape[1:]])
 
     def summary_images(self, examples, seed):
         return {"samples": self.sample_images(examples["image"].shape[0], seed)}
