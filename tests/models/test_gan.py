@@ -9,6 +9,8 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from tfgen import config as config_lib
 from tfgen import models, training
+from tfgen import sample as sample_cli
+from tfgen.images import grid as tfgen_grid
 from tfgen.layers import DCGANDiscriminator, DCGANGenerator
 from tfgen.models import DCGAN, WGANGP, ConditionalGAN
 
@@ -228,3 +230,13 @@ class GANRunTest(tf.test.TestCase):
         np.savez(path, x_train=np.zeros((16, 8, 8), np.uint8), x_test=np.zeros((8, 8, 8), np.uint8))
         with self.assertRaisesRegex(ValueError, "cgan needs a labelled dataset"):
             training.train(tiny_config("cgan", path), run_dir=self.tmp / "unlabelled", verbose=0)
+
+    def test_sample_cli_draws_a_requested_class(self):
+        result = self.train("cgan", "sampled", epochs=1)
+        out = self.tmp / "twos.png"
+        self.assertEqual(sample_cli.main(["--run", str(result.run_dir), "--num", "4", "--label",
+                                          "2", "--out", str(out)]), 0)
+        png = tf.io.decode_png(tf.io.read_file(str(out)))
+        expected = tfgen_grid(result.model.sample_images(4, 0, labels=[2] * 4))
+        self.assertAllEqual(png, expected)
+        self.assertEqual(sample_cli.main(["--run", str(result.run_dir), "--label", "3"]), 2)

@@ -4,7 +4,7 @@
 https://arxiv.org/abs/1406.2661):
 
     for each of n_critic steps: update D on real images and G's fakes
-    update G through D on the same fakes
+    update G through the updated D on the last step's fakes
     update the EMA copy of G
 
 Losses come from `tfgen.losses` by name; the gradient penalty, R1, DiffAugment,
@@ -24,7 +24,7 @@ from tfgen.noise import fold_in, per_example_normal, per_example_uniform
 
 # Independent per-example random streams (see `tfgen.noise.fold_in`).
 _LATENT, _D_NOISE, _INTERPOLATION, _AUGMENT_REAL, _AUGMENT_FAKE = range(5)
-_G_STREAMS = 1000  # The generator phase's streams are offset by this.
+_EXTRA_CRITIC_STEPS = 100  # Critic step k > 0 of a train step draws from streams offset by 100 + k.
 
 
 def unpack(data):
@@ -235,14 +235,14 @@ class AdversarialModel(GenerativeModel):
         z = per_example_normal(fold_in(seeds, _LATENT), [self.latent_dim])
         return self.generator(z, labels=labels, training=training)
 
-    def discriminator_phase(self, real, labels, seeds, training=True):
-        """One discriminator update (or, with `training=False`, its loss only).
+    def discriminator_phase(self, real, fake, labels, seeds, training=True):
+        """One discriminator update on `real` and `fake` images (loss only if not `training`).
 
         Returns:
             Per-example values for the metrics: `d_loss`, `d_real`, `d_fake` and
             the penalties.
         """
-        fake = tf.stop_gradient(self._fakes(labels, seeds, training=training))
+        fake = tf.stop_gradient(fake)
 
         def critic(images):
             return self._discriminate(images, labels, seeds, _AUGMENT_REAL, training)
@@ -266,15 +266,24 @@ class AdversarialModel(GenerativeModel):
             self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return values
 
-    def generator_phase(self, labels, seeds, training=True):
-        """One generator update through the discriminator; returns per-example `g_loss`."""
-        seeds = fold_in(seeds, _G_STREAMS)
-        with tf.GradientTape() as tape:
-            fake = self._fakes(labels, seeds, training=training)
-            fake_logits = self._discriminate(fake, labels, seeds, _AUGMENT_FAKE, training)
+    def generator_phase(self, fake, labels, seeds, tape=None):
+        """One generator update through the (just updated) discriminator.
+
+        Args:
+            fake: the generator's output, recorded on `tape`.
+            labels: their labels (or None).
+            seeds: per-example seeds.
+            tape: the `tf.GradientTape` that recorded `fake = generator(z)`; the
+                generator is updated through it. `None` computes the loss only.
+
+        Returns:
+            `{"g_loss": per-example loss}`.
+        """
+        with tape or tf.GradientTape():
+            fake_logits = self._discriminate(fake, labels, seeds, _AUGMENT_FAKE, tape is not None)
             per_example = self.adversarial_loss.generator(fake_logits)
             loss = tf.nn.compute_average_loss(per_example)
-        if training:
+        if tape is not None:
             variables = self.generator.trainable_variables
             self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return {"g_loss": per_example}
@@ -299,16 +308,24 @@ class AdversarialModel(GenerativeModel):
 
     def train_step(self, data):
         real, labels, seeds = self._real_and_seeds(data)
-        for critic_step in range(self.n_critic):
-            d_values = self.discriminator_phase(real, labels, fold_in(seeds, 100 + critic_step))
-        g_values = self.generator_phase(labels, seeds)
+        for critic_step in range(1, self.n_critic):  # Extra critic steps: fresh fakes each.
+            critic_seeds = fold_in(seeds, _EXTRA_CRITIC_STEPS + critic_step)
+            extra_fake = self._fakes(labels, critic_seeds, training=True)
+            self.discriminator_phase(real, extra_fake, labels, critic_seeds)
+        # G's forward pass runs once: the last critic step and the generator step share it
+        # (G's weights do not change in between), as in TensorFlow's DCGAN tutorial.
+        with tf.GradientTape() as g_tape:
+            fake = self._fakes(labels, seeds, training=True)
+        d_values = self.discriminator_phase(real, fake, labels, seeds)
+        g_values = self.generator_phase(fake, labels, seeds, g_tape)
         self.update_ema()
         return self._update_metrics({**d_values, **g_values})
 
     def test_step(self, data):
         real, labels, seeds = self._real_and_seeds(data)
-        values = self.discriminator_phase(real, labels, seeds, training=False)
-        values.update(self.generator_phase(labels, seeds, training=False))
+        fake = self._fakes(labels, seeds, training=False)
+        values = self.discriminator_phase(real, fake, labels, seeds, training=False)
+        values.update(self.generator_phase(fake, labels, seeds))
         return self._update_metrics(values)
 
     def _update_metrics(self, values):
