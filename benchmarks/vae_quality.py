@@ -9,7 +9,6 @@ the README's "Quality" section.
 """
 
 import argparse
-import platform
 import shutil
 import tempfile
 import time
@@ -18,13 +17,7 @@ from tfgen import config as config_lib
 from tfgen import data as data_lib
 from tfgen import training
 from tfgen.models import VAEConfig
-
-
-def cpu_model():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
+from common import cpu_model
 
 
 def main():

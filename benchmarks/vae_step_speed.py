@@ -7,7 +7,6 @@ process, alternating, so they see the same machine state.
 """
 
 import argparse
-import platform
 import time
 
 from tfgen.distribute import configure_cpu_devices, make_strategy
@@ -19,16 +18,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfgen.models import VAE  # noqa: E402
-
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+from common import cpu_model  # noqa: E402
 
 
 def make_candidate(strategy_name, jit_compile, batch_size):

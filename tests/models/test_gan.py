@@ -88,6 +88,7 @@ class TrainStepTest(tf.test.TestCase):
             (DCGAN, {"loss": "hinge", "spectral_norm": True, "augment": "color,translation,cutout",
                      "r1_gamma": 1.0}, False),
             (WGANGP, {"n_critic": 2}, False),
+            (WGANGP, {"n_critic": 1, "precision": "mixed_bfloat16"}, False),
             (ConditionalGAN, {"num_classes": NUM_CLASSES, "loss": "least_squares"}, True),
         ]
         for model_class, options, labelled in cases:
@@ -103,7 +104,11 @@ class TrainStepTest(tf.test.TestCase):
                     self.assertGreater(logs["r1_penalty"], 0)
                 if model_class is WGANGP:
                     self.assertGreater(logs["gradient_penalty"], 0)
-                    self.assertEqual(int(gan.d_optimizer.iterations), 2)
+                    self.assertEqual(int(gan.d_optimizer.iterations), options["n_critic"])
+                if options.get("precision") == "mixed_bfloat16":
+                    self.assertEqual(gan.generator.layers[0].compute_dtype, "bfloat16")
+                    self.assertEqual(gan.generator.trainable_variables[0].dtype, "float32")
+                    self.assertEqual(gan.sample_images(2, seed=0).dtype, tf.float32)
                 self.assertEqual(int(gan.g_optimizer.iterations), 1)
                 for old, new in zip(before, (all_weights(gan.discriminator),
                                              all_weights(gan.generator))):

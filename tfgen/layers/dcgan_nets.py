@@ -156,7 +156,7 @@ class DCGANDiscriminator(keras.Model):
             labels = keras.ops.cast(keras.ops.reshape(labels, (-1, 1)), features.dtype)
             embedded = self.projection(labels, training=training)[:, 0]
             logits = logits + keras.ops.sum(embedded * features, axis=-1)
-        return logits
+        return keras.ops.cast(logits, "float32")  # Losses in float32 under mixed precision.
 
     def get_config(self):
         return {**super().get_config(), "image_shape": self.image_shape, "filters": self.filters,

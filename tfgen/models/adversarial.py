@@ -154,7 +154,7 @@ class AdversarialModel(GenerativeModel):
     def generate(self, z, labels=None):
         """Images in [0, 1] from latent codes `z` (and labels), by the sampling generator."""
         images = self.sampling_generator(z, labels=self.check_labels(labels), training=False)
-        return (images + 1.0) / 2.0
+        return (tf.cast(images, tf.float32) + 1.0) / 2.0
 
     def sample_images(self, num, seed, labels=None):
         """`num` images in [0, 1] from `z ~ N(0, I)` drawn with `seed`.
@@ -233,7 +233,8 @@ class AdversarialModel(GenerativeModel):
 
     def _fakes(self, labels, seeds, training):
         z = per_example_normal(fold_in(seeds, _LATENT), [self.latent_dim])
-        return self.generator(z, labels=labels, training=training)
+        images = self.generator(z, labels=labels, training=training)
+        return tf.cast(images, tf.float32)  # Mixed precision computes in bfloat16/float16.
 
     def discriminator_phase(self, real, fake, labels, seeds, training=True):
         """One discriminator update on `real` and `fake` images (loss only if not `training`).

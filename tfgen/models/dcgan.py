@@ -16,6 +16,7 @@ from tfgen.config import ConfigError, TrainConfig, choices
 from tfgen.layers import DCGANDiscriminator, DCGANGenerator
 from tfgen.layers.dcgan_nets import check_image_shape
 from tfgen.models.adversarial import AdversarialModel
+from tfgen.precision import PRECISIONS, dtype_policy
 from tfgen.schedules import learning_rate
 
 
@@ -37,6 +38,9 @@ class DCGANConfig(TrainConfig):
         n_critic: discriminator steps per generator step.
         ema_decay: EMA decay of the generator weights used for samples (0 = off).
         augment: DiffAugment policy, e.g. `"color,translation,cutout"` (empty = off).
+        precision: Keras dtype policy of the networks: `"float32"`, or
+            `"mixed_bfloat16"` (float32 weights, bfloat16 math: faster on CPUs
+            with AVX512-BF16/AMX and on GPUs; see benchmarks/gan_throughput.py).
     """
 
     model: str = "dcgan"
@@ -59,6 +63,7 @@ class DCGANConfig(TrainConfig):
     n_critic: int = 1
     ema_decay: float = 0.999
     augment: str = ""
+    precision: str = dataclasses.field(default="float32", metadata=choices(*PRECISIONS))
 
     def __post_init__(self):
         super().__post_init__()
@@ -92,6 +97,7 @@ class DCGAN(AdversarialModel):
         spectral_norm: spectral normalization in the discriminator.
         num_classes: labels of a class-conditional model (see `ConditionalGAN`), or `None`.
         synchronized_batch_norm: global-batch statistics under a strategy.
+        precision: dtype policy of the networks (`tfgen.precision.PRECISIONS`).
         **kwargs: `AdversarialModel` options (`loss`, `gradient_penalty`, `r1_gamma`,
             `n_critic`, `ema_decay`, `augment`, `seed`) and Keras `Model` arguments.
 
@@ -110,8 +116,10 @@ class DCGAN(AdversarialModel):
     tflite_endpoints = ("generate",)
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=100, filters=64, dropout=0.3,
-                 spectral_norm=False, num_classes=None, synchronized_batch_norm=False, **kwargs):
+                 spectral_norm=False, num_classes=None, synchronized_batch_norm=False,
+                 precision="float32", **kwargs):
         check_image_shape(image_shape)
+        self.precision = precision
         self.image_shape = tuple(image_shape)
         self.filters = filters
         self.dropout = dropout
@@ -122,12 +130,14 @@ class DCGAN(AdversarialModel):
             return DCGANGenerator(latent_dim, image_shape, filters, num_classes,
                                   synchronized_batch_norm, name=name)
 
-        super().__init__(
-            generator=generator("generator"),
-            discriminator=DCGANDiscriminator(image_shape, filters, dropout, spectral_norm,
-                                             num_classes, name="discriminator"),
-            ema_generator=generator("ema_generator") if kwargs.get("ema_decay", 0.999) else None,
-            latent_dim=latent_dim, num_classes=num_classes, **kwargs)
+        with dtype_policy(precision):
+            networks = dict(
+                generator=generator("generator"),
+                discriminator=DCGANDiscriminator(image_shape, filters, dropout, spectral_norm,
+                                                 num_classes, name="discriminator"),
+                ema_generator=(generator("ema_generator") if kwargs.get("ema_decay", 0.999)
+                               else None))
+        super().__init__(**networks, latent_dim=latent_dim, num_classes=num_classes, **kwargs)
 
     @classmethod
     def from_run_config(cls, config, info, steps_per_epoch=1):
@@ -143,7 +153,7 @@ class DCGAN(AdversarialModel):
             spectral_norm=config.spectral_norm, loss=config.loss,
             gradient_penalty=config.gradient_penalty, r1_gamma=config.r1_gamma,
             n_critic=config.n_critic, ema_decay=config.ema_decay, augment=config.augment,
-            seed=config.seed,
+            seed=config.seed, precision=config.precision,
             synchronized_batch_norm=tf.distribute.get_strategy().num_replicas_in_sync > 1)
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
@@ -161,4 +171,5 @@ class DCGAN(AdversarialModel):
                 "image_shape": self.image_shape, "filters": self.filters,
                 "dropout": self.dropout, "spectral_norm": self.spectral_norm,
                 "num_classes": self.num_classes,
-                "synchronized_batch_norm": self.synchronized_batch_norm}
+                "synchronized_batch_norm": self.synchronized_batch_norm,
+                "precision": self.precision}
