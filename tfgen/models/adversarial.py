@@ -102,7 +102,11 @@ class AdversarialModel(GenerativeModel):
         return list(self.trackers.values())
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
-        """Configures training with one optimizer per network.
+        """Configures training with one optimizer per network, and builds both optimizers.
+
+        Call it inside the `tf.distribute` strategy scope you train in: the optimizers'
+        slots are created here (Keras would otherwise trace `call` on a data batch to
+        build them, which a model whose input is noise cannot serve).
 
         Args:
             d_optimizer: optimizer of the discriminator.
@@ -113,6 +117,7 @@ class AdversarialModel(GenerativeModel):
         super().compile(optimizer=g_optimizer, **kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        self.build_optimizers()
 
     def get_compile_config(self):
         return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
@@ -121,7 +126,6 @@ class AdversarialModel(GenerativeModel):
     def compile_from_config(self, config):
         self.compile(d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
                      g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]))
-        self.build_optimizers()
 
     def optimizers(self):
         return {"d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
