@@ -55,7 +55,7 @@ def main():
         seconds = time.perf_counter() - start
         accuracy = conditional_accuracy(result.model, classifier) if classifier else None
         rows.append((precision, config.epochs, config.steps_per_epoch, seconds, accuracy,
-                     result.samples_png))
+                     result.samples))
         if not args.run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
 

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "augment", "callbacks", "config", "data", "distribute", "images", "layers", "losses", "metrics",
-    "models", "samplers", "serving", "training",
+    "models", "samplers", "serving", "text", "training", "training_data",
 )
 
 

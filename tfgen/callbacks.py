@@ -1,7 +1,7 @@
 """Callbacks that the fit loop adds to `model.fit`.
 
-Each reads only what a model family declares (`summary_images`, `sample_images`),
-so it works for every family.
+Each reads only what a model family declares (`summary_images`, `sample_images`,
+`generate_text`), so it works for every family of its modality.
 """
 
 import math
@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen.files import write_atomically
 from tfgen.images import grid, write_png
 
 
@@ -42,6 +43,38 @@ class ImageGrids(keras.callbacks.Callback):
         if self.png_dir is not None:
             for name, image in grids.items():
                 write_png(os.path.join(self.png_dir, f"{name}-epoch{epoch + 1:03d}.png"), image)
+
+
+class TextSamples(keras.callbacks.Callback):
+    """Every epoch, writes text continued from fixed prompts to TensorBoard and text files.
+
+    Args:
+        log_dir: TensorBoard log directory; the text goes to its `text` subdirectory
+            under the tag `samples` (Markdown, each sample in a code block).
+        prompts: the prompts (one sample per prompt; repeat a prompt for several).
+        sampler: a sampler name, config dict or `tfgen.samplers.Sampler`.
+        max_new_tokens: tokens generated after each prompt.
+        seed: fixed seed, so epochs differ only by the model.
+        text_dir: if given, the samples are also written there as
+            `samples-epoch<NNN>.txt` (epochs counted from 1).
+    """
+
+    def __init__(self, log_dir, prompts, sampler, max_new_tokens, seed=0, text_dir=None):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "text"))
+        self.prompts, self.sampler = list(prompts), sampler
+        self.max_new_tokens, self.seed, self.text_dir = max_new_tokens, seed, text_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        texts = [prompt + continuation for prompt, continuation in zip(self.prompts, (
+            self.model.generate_text(self.prompts, self.sampler, self.max_new_tokens,
+                                     seed=self.seed)))]
+        with self.writer.as_default(step=epoch):
+            tf.summary.text("samples", "\n\n".join(f"```\n{t}\n```" for t in texts))
+        self.writer.flush()
+        if self.text_dir is not None:
+            write_atomically(os.path.join(self.text_dir, f"samples-epoch{epoch + 1:03d}.txt"),
+                             "\n\n".join(texts) + "\n")
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -16,7 +16,7 @@ def atomic_write(path, mode="wb"):
 
     Args:
         path: the file to write.
-        mode: `"wb"` or `"w"`.
+        mode: `"wb"` or `"w"` (text is written as UTF-8).
 
     Yields:
         The open temporary file.
@@ -25,7 +25,7 @@ def atomic_write(path, mode="wb"):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, mode) as file:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as file:
             yield file
         umask = os.umask(0)
         os.umask(umask)

@@ -74,7 +74,7 @@ def main(argv=None):
               f"(raise --set epochs=N to train longer).")
     print(f"run directory: {result.run_dir}")
     print(f"TensorBoard:   tensorboard --logdir {result.run_dir / 'logs'}")
-    print(f"samples:       {result.samples_png}")
+    print(f"samples:       {result.samples}")
     print(f"Keras model:   {result.model_file}")
     return 0
 

@@ -1,57 +1,140 @@
-"""Draw samples from a trained run: `python -m tfgen.sample --run RUN_DIR [--num 64] [--seed 0]`.
+"""Draw samples from a trained run: images as a PNG grid, or text from a prompt.
 
-Writes a PNG grid of `model.sample_images(num, seed)` and prints its path. For a
-class-conditional model, `--label N` draws only class N (default: every class in turn).
+Image models: `python -m tfgen.sample --run RUN_DIR [--num 64] [--seed 0] [--label N]`
+writes a PNG grid of `model.sample_images(num, seed)` and prints its path (`--label`
+draws one class of a class-conditional model).
+
+Language models: `python -m tfgen.sample --run RUN_DIR --prompt "ROMEO:" --sampler top_p
+--top-p 0.9 --max-new-tokens 300 [--seed N] [--num N]` prints the prompt and its
+continuation (`model.generate_text`); `--sampler beam --beam-width 4` runs beam search.
 """
 
 import argparse
+import inspect
 import math
 import sys
 from pathlib import Path
 
+# Command-line flag -> the sampler constructor argument it sets.
+SAMPLER_FLAGS = {
+    "temperature": "temperature",
+    "top_k": "k",
+    "top_p": "p",
+    "beam_width": "num_beams",
+    "length_penalty": "length_penalty",
+}
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m tfgen.sample", description=__doc__.splitlines()[0])
+
+def build_parser(sampler_names):
+    parser = argparse.ArgumentParser(
+        prog="python -m tfgen.sample", description=__doc__.splitlines()[0],
+        epilog="Image flags: --num --seed --label --out. Text flags: --prompt --sampler "
+               "--temperature --top-k --top-p --beam-width --length-penalty --max-new-tokens "
+               "--num --seed.")
     parser.add_argument("--run", required=True, help="run directory printed by `python -m tfgen.fit`")
-    parser.add_argument("--num", type=int, default=64, help="number of images (default 64)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the latent draws (default 0)")
+    parser.add_argument("--num", type=int,
+                        help="number of images (default 64) or of text samples (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
     parser.add_argument("--label", type=int,
                         help="class to draw, for class-conditional models (default: all in turn)")
     parser.add_argument("--out", help="PNG path (default: RUN/samples-seed<SEED>.png)")
+    text = parser.add_argument_group("language models")
+    text.add_argument("--prompt", help="text to continue (default: the run's sample_prompt)")
+    text.add_argument("--sampler", default="temperature", type=str.lower,
+                      help=f"one of: {', '.join(sampler_names)} (default temperature)")
+    text.add_argument("--max-new-tokens", type=int, default=200,
+                      help="tokens generated after the prompt (default 200)")
+    text.add_argument("--temperature", type=float, help="divides the logits (default 1.0)")
+    text.add_argument("--top-k", type=int, help="top_k: candidates kept (default 5)")
+    text.add_argument("--top-p", type=float,
+                      help="top_p: probability mass kept (default 0.9); with top_k too")
+    text.add_argument("--beam-width", type=int, help="beam: hypotheses kept (default 5)")
+    text.add_argument("--length-penalty", type=float, help="beam: length exponent (default 1.0)")
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if args.num < 1:
-        print(f"error: --num must be at least 1, got {args.num}", file=sys.stderr)
-        return 2
-    from tfgen.images import grid, write_png
-    from tfgen.training import load_run
+def make_sampler(args):
+    """The sampler `args` ask for; a ValueError names a flag the sampler does not take."""
+    from tfgen import samplers
 
-    try:
-        model, _, _, epoch = load_run(args.run)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    cls = samplers.SAMPLERS.get(args.sampler.replace("-", "_"))
+    if cls is None:
+        raise ValueError(f"unknown sampler {args.sampler!r}; valid samplers are: "
+                         f"{', '.join(samplers.names())}")
+    accepted = inspect.signature(cls.__init__).parameters
+    kwargs = {}
+    for flag, parameter in SAMPLER_FLAGS.items():
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        if parameter not in accepted:
+            valid = [f"--{f.replace('_', '-')}" for f, p in SAMPLER_FLAGS.items() if p in accepted]
+            raise ValueError(f"--{flag.replace('_', '-')} does not apply to sampler "
+                             f"{cls.name!r}; it takes: {', '.join(valid) or 'no options'}")
+        kwargs[parameter] = value
+    return samplers.get(cls.name, **kwargs)
+
+
+def sample_text(args, model, config, epoch):
+    """Prints `--num` continuations of the prompt; returns the exit code."""
+    sampler = make_sampler(args)
+    prompt = config.sample_prompt if args.prompt is None else args.prompt
+    num = 1 if args.num is None else args.num
+    texts = model.generate_text([prompt] * num, sampler, args.max_new_tokens, seed=args.seed)
+    print(f"# {num} sample(s) from epoch {epoch} of {args.run}, sampler {sampler!r}",
+          file=sys.stderr)
+    print("\n\n".join(prompt + text for text in texts))
+    return 0
+
+
+def sample_images(args, model, epoch):
+    """Writes a PNG grid of `--num` images; returns the exit code."""
+    from tfgen.images import grid, write_png
+
+    num = 64 if args.num is None else args.num
     num_classes = getattr(model, "num_classes", None)
     labels = None
     if args.label is not None:
         if not num_classes:
-            print(f"error: --label needs a class-conditional model; {args.run} is not one",
-                  file=sys.stderr)
-            return 2
+            raise ValueError(f"--label needs a class-conditional model; {args.run} is not one")
         if not 0 <= args.label < num_classes:
-            print(f"error: --label must be in [0, {num_classes}), got {args.label}", file=sys.stderr)
-            return 2
-        labels = [args.label] * args.num
+            raise ValueError(f"--label must be in [0, {num_classes}), got {args.label}")
+        labels = [args.label] * num
     suffix = "" if labels is None else f"-label{args.label}"
     out = Path(args.out or Path(args.run) / f"samples-seed{args.seed}{suffix}.png")
-    images = model.sample_images(args.num, args.seed) if labels is None else \
-        model.sample_images(args.num, args.seed, labels=labels)
-    write_png(out, grid(images, columns=math.ceil(math.sqrt(args.num))))
-    print(f"{args.num} samples from epoch {epoch} of {args.run}: {out}")
+    images = model.sample_images(num, args.seed) if labels is None else \
+        model.sample_images(num, args.seed, labels=labels)
+    write_png(out, grid(images, columns=math.ceil(math.sqrt(num))))
+    print(f"{num} samples from epoch {epoch} of {args.run}: {out}")
     return 0
+
+
+def main(argv=None):
+    from tfgen import samplers
+
+    args = build_parser(samplers.names()).parse_args(argv)
+    if args.num is not None and args.num < 1:
+        print(f"error: --num must be at least 1, got {args.num}", file=sys.stderr)
+        return 2
+    from tfgen.models import LanguageModel
+    from tfgen.training import load_run
+
+    try:
+        model, config, _, epoch = load_run(args.run)
+        if isinstance(model, LanguageModel):
+            if args.label is not None or args.out is not None:
+                raise ValueError(f"{args.run} is a language model: --label and --out are for "
+                                 f"image models; it takes --prompt and the sampler flags")
+            return sample_text(args, model, config, epoch)
+        text_flags = [f"--{f.replace('_', '-')}" for f in ("prompt", *SAMPLER_FLAGS)
+                      if getattr(args, f) is not None]
+        if text_flags:
+            raise ValueError(f"{', '.join(text_flags)} apply to language models; {args.run} "
+                             f"is an image model ({config.model})")
+        return sample_images(args, model, epoch)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

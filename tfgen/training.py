@@ -3,7 +3,7 @@
 `train(config)` picks the strategy, loads the data, builds and compiles the model
 inside the strategy scope, restores the latest checkpoint of the run directory if
 there is one, and runs `model.fit` with TensorBoard, image-grid and checkpoint
-callbacks. Running it again on the same run directory resumes where it stopped.
+callbacks (the dataset side, image or text, is `tfgen.training_data`). Running it again on the same run directory resumes where it stopped.
 """
 
 import dataclasses
@@ -18,15 +18,13 @@ import tensorflow as tf
 
 from tfgen import config as config_lib
 from tfgen import data as data_lib
-from tfgen import models
-from tfgen.callbacks import EpochCheckpoint, ImageGrids
+from tfgen import models, training_data
+from tfgen.callbacks import EpochCheckpoint
 from tfgen.distribute import make_strategy, resolve_jit_compile
 from tfgen.files import write_atomically
-from tfgen.images import grid, write_png
 
 CONFIG_FILE = "config.yaml"
 DATASET_INFO_FILE = "dataset_info.json"
-SAMPLES_PNG = "samples.png"
 MODEL_FILE = "model.keras"
 # Keys that may change when a run is resumed; any other change needs a new run directory.
 RESUMABLE_CHANGES = ("epochs", "validation_steps")
@@ -38,13 +36,16 @@ class TrainingDiverged(RuntimeError):
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a finished (or resumed and finished) run left behind."""
+    """What a finished (or resumed and finished) run left behind.
+
+    `samples` is `samples.png` (image models) or `samples.txt` (language models).
+    """
 
     run_dir: Path
     model: keras.Model
     history: dict
     initial_epoch: int
-    samples_png: Path
+    samples: Path
     model_file: Path
 
 
@@ -104,14 +105,14 @@ def train(config, run_dir=None, verbose="auto"):
     keras.utils.set_random_seed(config.seed)
     run_dir = Path(run_dir or default_run_dir(config))
     model_class = models.get(config.model)
-    train_examples, info = data_lib.load(config.dataset, "train")
-    test_examples, _ = data_lib.load(config.dataset, "test")
-    steps = data_lib.steps_per_epoch(info, config.batch_size, config.steps_per_epoch)
+    run_data = training_data.prepare(config, run_dir)
     _check_or_write_config(config, run_dir)
+    info, steps = run_data.info, run_data.steps
     write_atomically(run_dir / DATASET_INFO_FILE, json.dumps(dataclasses.asdict(info), indent=2))
 
     with strategy.scope():
-        model = model_class.from_run_config(config, info, steps_per_epoch=steps)
+        model = model_class.from_run_config(config, info, steps_per_epoch=steps,
+                                            **run_data.model_kwargs)
         model.compile_from_run_config(
             config, resolve_jit_compile(config.jit_compile, strategy), steps_per_epoch=steps
         )
@@ -125,20 +126,12 @@ def train(config, run_dir=None, verbose="auto"):
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     initial_epoch = int(epoch.numpy())
 
-    train_batches, _ = data_lib.training_batches(
-        train_examples, info, config.batch_size, seed=config.seed,
-        epochs=config.epochs, initial_epoch=initial_epoch, steps=steps,
-    )
-    test_batches = data_lib.eval_batches(test_examples, info, config.batch_size, seed=config.seed)
-    grid_examples = next(iter(data_lib.eval_batches(
-        test_examples, info, config.sample_grid_size**2, seed=config.seed)))
     log_dir = run_dir / "logs"
     _write_config_summary(log_dir, config)
     saver = EpochCheckpoint(manager, epoch)
-    samples_png = run_dir / SAMPLES_PNG
     callbacks = [
         saver,
-        ImageGrids(str(log_dir), grid_examples, seed=config.seed, png_dir=run_dir / "images"),
+        *run_data.callbacks(log_dir, run_dir),
         keras.callbacks.TensorBoard(str(log_dir), write_graph=False),
     ]
     history = {}
@@ -147,11 +140,11 @@ def train(config, run_dir=None, verbose="auto"):
         # the pipeline shuffles (seeded, per epoch).
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
         history = model.fit(
-            train_batches,
+            run_data.train_batches(initial_epoch),
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=steps,
-            validation_data=test_batches,
+            validation_data=run_data.validation_batches(),
             validation_steps=config.validation_steps,
             callbacks=callbacks,
             verbose=verbose,
@@ -163,10 +156,10 @@ def train(config, run_dir=None, verbose="auto"):
             f"rerunning resumes from it. If it diverges again, start a new run (--run-dir) "
             f"with a lower learning_rate."
         )
-    write_png(samples_png, grid(model.sample_grid(config.sample_grid_size, config.seed)))
+    samples = run_data.write_samples(model, run_dir)
     model_file = run_dir / MODEL_FILE
     _save_model_atomically(model, model_file)
-    return TrainResult(run_dir, model, history, initial_epoch, samples_png, model_file)
+    return TrainResult(run_dir, model, history, initial_epoch, samples, model_file)
 
 
 def load_run(run_dir):
@@ -194,7 +187,7 @@ def load_run(run_dir):
     latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
     if latest is None:
         raise FileNotFoundError(f"{run_dir} has no checkpoint yet: train at least one epoch")
-    model = model_class.from_run_config(config, info)
+    model = model_class.from_run_config(config, info, **training_data.saved_model_kwargs(run_dir))
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     status = tf.train.Checkpoint(model=model, epoch=epoch).restore(latest)
     status.assert_existing_objects_matched().expect_partial()  # Optimizer slots are not needed.

@@ -171,12 +171,20 @@ class LanguageModelContract:
 
     def test_export_endpoints_match_the_model(self):
         model = self.tiny_model()
+        with self.assertRaisesRegex(ValueError, "has no tokenizer"):
+            model.export_endpoints()
+        model.tokenizer = CharTokenizer(list("abcdefghijk"))  # ids 2..12
+        endpoints = model.export_endpoints()
+        self.assertIn(model.serving_default, endpoints)
         tokens = tf.constant([[3, 4, 5, 1]])
-        endpoint = model.export_endpoints()[model.serving_default]
-        self.assertAllClose(endpoint(tokens)["logits"], model(tokens))
-        generate = model.export_endpoints(sampler="greedy")["generate"]
-        self.assertAllEqual(generate(tokens, tf.constant(0))["tokens"],
-                            model.generate(tokens, max_new_tokens=CONTEXT - 4))
+        self.assertAllClose(endpoints["logits"](tokens)["logits"], model(tokens))
+        self.assertAllClose(endpoints["next_token_logits"](tokens)["logits"], model(tokens)[:, -1])
+        new = CONTEXT - 4
+        out = endpoints["generate"](tf.constant(["bcd"]), tf.constant([new]), tf.constant([0.0]),
+                                    tf.constant([0]), tf.constant([1.0]), tf.constant([0]))
+        expected = model.generate_text("bcd", sampler="greedy", max_new_tokens=new)
+        self.assertEqual(out["completion"].numpy()[0].decode(), expected)
+        self.assertEqual(out["text"].numpy()[0].decode(), "bcd" + expected)
 
     def test_get_config_round_trip(self):
         model = self.tiny_model(dropout=0.2, seed=7)
@@ -196,6 +204,17 @@ class LanguageModelContract:
         self.assertAllEqual(model(tokens), loaded(tokens))
         self.assertAllEqual(model.generate(tokens, max_new_tokens=4),
                             loaded.generate(tokens, max_new_tokens=4))
+
+    def test_a_checkpoint_holds_every_weight(self):
+        # tf.train.Checkpoint (the fit loop's format) must reach every layer, e.g. not
+        # miss layers kept in a Python list.
+        model = self.tiny_model()
+        path = tf.train.Checkpoint(model=model).save(os.path.join(self.get_temp_dir(), "ckpt"))
+        fresh = self.new_model(8, 2)
+        tf.train.Checkpoint(model=fresh).restore(path).assert_consumed()
+        self.assertLen(fresh.weights, len(model.weights))
+        for mine, theirs in zip(model.weights, fresh.weights):
+            self.assertAllEqual(mine, theirs, msg=mine.path)
 
     def test_from_run_config_uses_the_tokenizer_vocabulary(self):
         config = config_lib.resolve(self.config_class, {

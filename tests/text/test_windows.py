@@ -43,6 +43,22 @@ class WindowsTest(tf.test.TestCase):
         other = epoch(text.windows(documents_of_ids(50), context_length=8, batch_size=2, seed=4))
         self.assertNotAllEqual(np.stack([x for x, _ in other]), np.stack([x for x, _ in first]))
 
+    def test_each_epoch_order_depends_only_on_seed_and_epoch(self):
+        def starts(**kwargs):
+            dataset = text.windows(documents_of_ids(50), 8, 2, seed=3, **kwargs)
+            return [int(row[0]) for inputs, _ in epoch(dataset) for row in inputs]
+
+        straight = starts(epochs=3, steps_per_epoch=2)
+        self.assertLen(straight, 3 * 2 * 2)
+        self.assertEqual(starts(epochs=3, initial_epoch=1, steps_per_epoch=2), straight[4:])
+        self.assertNotEqual(straight[:4], straight[4:8])  # Reshuffled every epoch.
+        full = starts(epochs=2)  # 6 windows, 3 full batches per epoch, each window once.
+        self.assertEqual(sorted(full[:6]), [0, 8, 16, 24, 32, 40])
+        self.assertEqual(sorted(full[6:]), [0, 8, 16, 24, 32, 40])
+        self.assertEqual(text.window_count(50, 8), 6)
+        self.assertEqual(text.window_count(50, 8, stride=1), 42)
+        self.assertEqual(text.window_count(8, 8), 0)
+
     def test_unshuffled_windows_are_in_order_and_stride_sets_the_starts(self):
         dataset = text.windows(documents_of_ids(12), 4, 3, shuffle=False, stride=1)
         batches = epoch(dataset)

@@ -6,13 +6,18 @@
 from tfgen.models.base import GenerativeModel
 from tfgen.models.adversarial import AdversarialModel
 from tfgen.models.cgan import CGANConfig, ConditionalGAN
+from tfgen.models.char_lstm import CharLSTM, CharLSTMConfig
 from tfgen.models.dcgan import DCGAN, DCGANConfig
+from tfgen.models.gpt import GPT, GPTConfig
+from tfgen.models.lm import LanguageModel, LMConfig
 from tfgen.models.vae import VAE, VAEConfig
 from tfgen.models.wgan_gp import WGANGP, WGANGPConfig
 
 MODELS = {
     "cgan": ConditionalGAN,
+    "char_lstm": CharLSTM,
     "dcgan": DCGAN,
+    "gpt": GPT,
     "vae": VAE,
     "wgan_gp": WGANGP,
 }

@@ -26,6 +26,9 @@ class GenerativeModel(keras.Model):
       SavedModel's signatures; `serving_default` names the default one.
     - `tflite_endpoints`: names of the endpoints that convert to TFLite (they
       take noise as an input rather than drawing it).
+    - `export_resources()`: `{name: trackable}` the endpoints read besides the
+      model's variables (e.g. a tokenizer's lookup tables); the SavedModel
+      tracks them so they are saved (default: none).
     """
 
     config_class = None
@@ -59,3 +62,6 @@ class GenerativeModel(keras.Model):
 
     def export_endpoints(self):
         raise NotImplementedError(f"{type(self).__name__} must implement export_endpoints")
+
+    def export_resources(self):
+        return {}

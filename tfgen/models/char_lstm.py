@@ -67,16 +67,16 @@ class CharLSTM(LanguageModel):
         self.embedding = keras.layers.Embedding(
             self.vocab_size, self.embedding_dim, name="embedding",
             embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed))
-        self.lstms = [
-            keras.layers.LSTM(self.units, return_sequences=True, return_state=True,
-                              kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
-                              recurrent_initializer=keras.initializers.Orthogonal(
-                                  seed=seed + 100 + i),
-                              name=f"lstm_{i}")
-            for i in range(self.num_layers)
-        ]
-        self.dropouts = [keras.layers.Dropout(self.dropout, seed=seed + i, name=f"dropout_{i}")
-                         for i in range(self.num_layers + 1)]
+        # One attribute per layer: tf.train.Checkpoint does not see inside Keras's tracked lists.
+        for i in range(self.num_layers):
+            setattr(self, f"lstm_{i}", keras.layers.LSTM(
+                self.units, return_sequences=True, return_state=True,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
+                recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 100 + i),
+                name=f"lstm_{i}"))
+        for i in range(self.num_layers + 1):
+            setattr(self, f"dropout_{i}", keras.layers.Dropout(self.dropout, seed=seed + i,
+                                                               name=f"dropout_{i}"))
         self.head = keras.layers.Dense(
             self.vocab_size, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 99),
             name="logits")
@@ -87,6 +87,16 @@ class CharLSTM(LanguageModel):
             size = self.units
         self.head.build((None, self.units))
         self.built = True
+
+    @property
+    def lstms(self):
+        """The stacked LSTM layers, first to last."""
+        return [getattr(self, f"lstm_{i}") for i in range(self.num_layers)]
+
+    @property
+    def dropouts(self):
+        """Dropout on the embedding, then after each LSTM."""
+        return [getattr(self, f"dropout_{i}") for i in range(self.num_layers + 1)]
 
     @classmethod
     def model_kwargs(cls, config):

@@ -163,9 +163,11 @@ class GPT(LanguageModel):
         self.wpe = keras.layers.Embedding(self.context_length, self.n_embd,
                                           embeddings_initializer=_normal(seed + 1), name="wpe")
         self.embed_drop = keras.layers.Dropout(self.dropout, seed=seed + 2)
-        self.blocks = [TransformerBlock(self.n_embd, self.n_head, self.dropout, self.n_layer,
-                                        seed=seed + 10 * (i + 1), name=f"block_{i}")
-                       for i in range(self.n_layer)]
+        # One attribute per block: tf.train.Checkpoint does not see inside Keras's tracked lists.
+        for i in range(self.n_layer):
+            setattr(self, f"block_{i}", TransformerBlock(
+                self.n_embd, self.n_head, self.dropout, self.n_layer, seed=seed + 10 * (i + 1),
+                name=f"block_{i}"))
         self.ln_f = keras.layers.LayerNormalization(epsilon=1e-5, name="ln_f")
         self.wte.build((None, None))
         self.wpe.build((None, None))
@@ -173,6 +175,11 @@ class GPT(LanguageModel):
             block.build()
         self.ln_f.build((None, None, self.n_embd))
         self.built = True
+
+    @property
+    def blocks(self):
+        """The Transformer blocks, first to last."""
+        return [getattr(self, f"block_{i}") for i in range(self.n_layer)]
 
     @classmethod
     def model_kwargs(cls, config):

@@ -3,8 +3,10 @@
 A language model maps int32 tokens `[batch, time]` to logits `[batch, time, vocab]`
 (causally: position `t` sees tokens `<= t`) and is trained on `(inputs, targets)`
 windows from `tfgen.text.windows`. The loss is the cross-entropy in nats per token,
-averaged over the GLOBAL batch; `bits_per_token = loss / ln 2` (bits per character
-with the char tokenizer).
+averaged over the GLOBAL batch; `bits_per_token = loss / ln 2`. With a tokenizer the
+model also reports `bits_per_character`: the bits of all targets over the characters
+they decode to (equal to `bits_per_token` with the char tokenizer; the comparable
+number for a subword tokenizer).
 
 Decoding follows the sampler contract of `tfgen.samplers.base`: a family implements
 `initial_cache(batch)`, `prefill(tokens)` (a parallel pass over the prompt but its
@@ -23,8 +25,10 @@ import tensorflow as tf
 
 from tfgen import samplers
 from tfgen.config import TrainConfig, choices
+from tfgen.models import lm_decoding
 from tfgen.models.base import GenerativeModel
 from tfgen.schedules import learning_rate
+from tfgen.text.tokenizers import Tokenizer
 
 TOKENIZER_KINDS = ("char", "subword")
 
@@ -35,6 +39,8 @@ class LMConfig(TrainConfig):
 
     Args:
         dataset: default `"shakespeare"`.
+        steps_per_epoch: batches between evaluations, samples and checkpoints
+            (with `window_stride: 1` a full pass would be millions of batches).
         batch_size: windows per batch (nanoGPT's CPU "baby" run uses 12).
         context_length: tokens per training window; the longest prompt, and for
             a Transformer the longest prompt + generated text.
@@ -43,8 +49,14 @@ class LMConfig(TrainConfig):
         dropout: dropout rate inside the network while training.
         weight_decay: decoupled weight decay of AdamW (Loshchilov & Hutter 2019),
             applied to weight matrices only (not biases, norms or embeddings).
-        window_stride: tokens between training-window starts; `None` means
-            `context_length` (each token a target about once per epoch).
+        beta_2: AdamW's second-moment decay (0.99 suits small batches, as in nanoGPT).
+        clip_norm: gradients are rescaled so their global norm is at most this;
+            `None` turns clipping off.
+        warmup_steps: linear learning-rate warm-up steps before the cosine decay.
+        min_learning_rate: where the cosine decay ends.
+        window_stride: tokens between training-window starts: 1 (every start,
+            drawn in a seeded random order, as nanoGPT samples) or `None` for
+            `context_length` (each token a target once per full pass).
         sampler: sampler of the text written each epoch (`tfgen.samplers.names()`).
         temperature: temperature of that sampler.
         sample_prompt: prompt of the text written each epoch.
@@ -53,17 +65,22 @@ class LMConfig(TrainConfig):
 
     dataset: str = "shakespeare"
     batch_size: int = 32
-    epochs: int = 10
+    epochs: int = 8
+    steps_per_epoch: Optional[int] = 250
     context_length: int = 64
     tokenizer: str = dataclasses.field(default="char", metadata=choices(*TOKENIZER_KINDS))
     vocab_size: int = 1000
     dropout: float = 0.0
-    weight_decay: float = 0.0
-    window_stride: Optional[int] = None
-    sampler: str = dataclasses.field(default="top_k", metadata=choices(*samplers.names()))
+    weight_decay: float = 0.1
+    beta_2: float = 0.99
+    clip_norm: Optional[float] = 1.0
+    warmup_steps: int = 100
+    min_learning_rate: float = 1e-4
+    window_stride: Optional[int] = 1
+    sampler: str = dataclasses.field(default="temperature", metadata=choices(*samplers.names()))
     temperature: float = 0.8
     sample_prompt: str = "ROMEO:"
-    sample_tokens: int = 32
+    sample_tokens: int = 200
 
 
 class LanguageModel(GenerativeModel):
@@ -77,11 +94,18 @@ class LanguageModel(GenerativeModel):
         context_length: tokens per training window and longest prompt.
         dropout: dropout rate while training.
         seed: seeds the dropout masks.
+        tokenizer: optional `tfgen.text.Tokenizer` (or its `serialize()` dict) that
+            maps text to this model's ids. It travels with `model.save` and makes
+            `generate_text` and the exported string `generate` signature work.
     """
 
-    serving_default = "logits"
+    serving_default = "generate"
+    # `next_token_logits` is not listed: CharLSTM's full-sequence pass (a Keras LSTM
+    # loop over a dynamic batch) has no TFLite lowering; `decode_step` covers devices.
+    tflite_endpoints = ("decode_step",)
 
-    def __init__(self, vocab_size, context_length=64, dropout=0.0, seed=0, **kwargs):
+    def __init__(self, vocab_size, context_length=64, dropout=0.0, seed=0, tokenizer=None,
+                 **kwargs):
         super().__init__(**kwargs)
         for name, value in (("vocab_size", vocab_size), ("context_length", context_length)):
             if int(value) < 1:
@@ -94,7 +118,32 @@ class LanguageModel(GenerativeModel):
         self.seed = seed
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.bits_tracker = keras.metrics.Mean(name="bits_per_token")
+        self.bpc_tracker = keras.metrics.Mean(name="bits_per_character")
         object.__setattr__(self, "_generate_fns", {})
+        self.tokenizer = tokenizer
+
+    @property
+    def tokenizer(self):
+        """The `tfgen.text.Tokenizer` of this model's ids, or `None`."""
+        return self._tokenizer
+
+    @tokenizer.setter
+    def tokenizer(self, tokenizer):
+        if isinstance(tokenizer, dict):
+            tokenizer = Tokenizer.deserialize(tokenizer)
+        if tokenizer is not None:
+            if not isinstance(tokenizer, Tokenizer):
+                raise ValueError(f"tokenizer must be a tfgen.text.Tokenizer or its serialize() "
+                                 f"dict, got {type(tokenizer).__name__}")
+            if tokenizer.vocab_size > self.vocab_size:
+                raise ValueError(f"the tokenizer has {tokenizer.vocab_size} ids but the model "
+                                 f"only {self.vocab_size} (vocab_size)")
+        # Not tracked by Keras: the tokenizer holds lookup tables, not weights.
+        object.__setattr__(self, "_tokenizer", tokenizer)
+        if tokenizer is not None:  # Characters each id decodes to (padding: none).
+            lengths = [len(tokenizer.decode([i])) for i in range(tokenizer.vocab_size)]
+            lengths += [1] * (self.vocab_size - len(lengths))
+            object.__setattr__(self, "_token_characters", tf.constant(lengths, tf.int32))
 
     @classmethod
     def model_kwargs(cls, config):
@@ -115,17 +164,22 @@ class LanguageModel(GenerativeModel):
             raise ValueError(f"{cls.__name__}.from_run_config needs the run's tokenizer "
                              f"(its vocab_size sets the embedding and output sizes)")
         return cls(vocab_size=tokenizer.vocab_size, context_length=config.context_length,
-                   dropout=config.dropout, seed=config.seed, **cls.model_kwargs(config))
+                   dropout=config.dropout, seed=config.seed, tokenizer=tokenizer,
+                   **cls.model_kwargs(config))
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
-        optimizer = keras.optimizers.AdamW(learning_rate(config, steps_per_epoch),
-                                           weight_decay=config.weight_decay)
+        schedule = learning_rate(config, steps_per_epoch, warmup_steps=config.warmup_steps,
+                                 minimum=config.min_learning_rate)
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay,
+                                           beta_2=config.beta_2,
+                                           global_clipnorm=config.clip_norm)
         optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "embeddings"])
         self.compile(optimizer=optimizer, jit_compile=jit_compile)
 
     @property
     def metrics(self):
-        return [self.loss_tracker, self.bits_tracker]
+        trackers = [self.loss_tracker, self.bits_tracker]
+        return trackers + ([self.bpc_tracker] if self.tokenizer is not None else [])
 
     # Loss ---------------------------------------------------------------------------
 
@@ -136,9 +190,16 @@ class LanguageModel(GenerativeModel):
             labels=tf.cast(targets, tf.int32), logits=tf.cast(logits, tf.float32))
         return tf.reduce_mean(per_token, axis=-1)
 
-    def _update_metrics(self, per_example):
+    def _update_metrics(self, per_example, targets):
         self.loss_tracker.update_state(per_example)
         self.bits_tracker.update_state(per_example / math.log(2.0))
+        if self.tokenizer is not None:
+            # Bits per character of the target text: total bits / total characters.
+            characters = tf.gather(self._token_characters, tf.cast(targets, tf.int32))
+            characters = tf.reduce_sum(tf.cast(characters, tf.float32), axis=-1)
+            nats = per_example * tf.cast(tf.shape(targets)[-1], tf.float32)
+            self.bpc_tracker.update_state(nats / math.log(2.0) / tf.maximum(characters, 1.0),
+                                          sample_weight=characters)
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
@@ -149,10 +210,10 @@ class LanguageModel(GenerativeModel):
             loss = tf.nn.compute_average_loss(per_example)
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        return self._update_metrics(per_example)
+        return self._update_metrics(per_example, targets)
 
     def test_step(self, data):
-        return self._update_metrics(self.per_example_loss(data[0], data[1]))
+        return self._update_metrics(self.per_example_loss(data[0], data[1]), data[1])
 
     # Decoding -----------------------------------------------------------------------
 
@@ -178,7 +239,7 @@ class LanguageModel(GenerativeModel):
         return None
 
     def check_prompt(self, prompt_length, max_new_tokens):
-        """Raises a ValueError naming the limit for an empty, too long or overlong request."""
+        """Raises a ValueError naming the limit for an empty or too long prompt or a bad count."""
         if prompt_length is None or prompt_length < 1:
             raise ValueError("the prompt is empty; generation needs at least one prompt token")
         if prompt_length > self.context_length:
@@ -187,10 +248,6 @@ class LanguageModel(GenerativeModel):
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
                 or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
-        limit = self.max_total_length()
-        if limit is not None and prompt_length + max_new_tokens > limit:
-            raise ValueError(f"prompt ({prompt_length} tokens) + max_new_tokens "
-                             f"({max_new_tokens}) exceeds context_length {limit}")
 
     def generate(self, prompt_ids, sampler="greedy", max_new_tokens=32, seed=None,
                  stop_token_ids=None, use_cache=True, jit_compile=False):
@@ -211,50 +268,91 @@ class LanguageModel(GenerativeModel):
             int32 `[batch, length + max_new_tokens]` (`[length + max_new_tokens]` for
             a 1-D prompt): each prompt followed by its generated tokens. With prompts
             of different lengths, `length` is the longest and a shorter row ends with
-            zeros after its `max_new_tokens` tokens.
+            zeros after its `max_new_tokens` tokens. The padding id 0 is never generated. When prompt + `max_new_tokens`
+            exceeds what the model reads at once (GPT's `context_length`), the text
+            is written in sliding windows (`tfgen.models.lm_decoding`).
 
         Raises:
             ValueError: for an empty prompt, one longer than `context_length`, or
-                (GPT) prompt + `max_new_tokens` beyond `context_length`.
+                `max_new_tokens` < 1.
         """
-        buffer, mask, start, single = self._prompt_buffer(prompt_ids, max_new_tokens)
+        ragged, single = lm_decoding.as_ragged(prompt_ids)
+        lengths = lm_decoding.prompt_lengths(ragged)
+        shortest, longest = int(lengths.min()), int(lengths.max())
+        self.check_prompt(shortest, max_new_tokens)
+        self.check_prompt(longest, max_new_tokens)
         sampler = samplers.get(sampler)
         seed = random.SystemRandom().randrange(2**31 - 1) if seed is None else seed
         stops = None if stop_token_ids is None else tuple(int(i) for i in stop_token_ids)
-        key = (repr(sampler), start, max_new_tokens, stops, bool(use_cache), bool(jit_compile))
+        limit = self.max_total_length()
+        if limit is not None and longest + max_new_tokens > limit:
+            def segment(prompts, new_tokens, segment_seed):
+                return self.generate(prompts, sampler, new_tokens, segment_seed, stops,
+                                     use_cache, jit_compile)
+
+            tokens = lm_decoding.generate_in_windows(segment, ragged, lengths, max_new_tokens,
+                                                     limit, seed, stops)
+            return tokens[0] if single else tokens
+        buffer, mask = lm_decoding.prompt_buffer(ragged, lengths, max_new_tokens)
+        key = (repr(sampler), shortest, max_new_tokens, stops, bool(use_cache), bool(jit_compile))
         if key not in self._generate_fns:
-            self._generate_fns[key] = self._make_generate_fn(sampler, start, max_new_tokens,
+            self._generate_fns[key] = self._make_generate_fn(sampler, shortest, max_new_tokens,
                                                              stops, use_cache, jit_compile)
         tokens = self._generate_fns[key](buffer, mask, tf.constant(seed, tf.int32))
         return tokens[0] if single else tokens
 
-    def _prompt_buffer(self, prompt_ids, max_new_tokens):
-        """`(buffer, mask, shortest prompt length, single)` after checking the prompts."""
-        single = False
-        if isinstance(prompt_ids, tf.RaggedTensor):
-            ragged = tf.cast(prompt_ids, tf.int32)
-        elif (isinstance(prompt_ids, (list, tuple)) and prompt_ids
-              and all(isinstance(row, (list, tuple)) for row in prompt_ids)
-              and len({len(row) for row in prompt_ids}) > 1):
-            ragged = tf.ragged.constant(prompt_ids, tf.int32)
-        else:
-            prompt = tf.convert_to_tensor(prompt_ids, tf.int32)
-            single = prompt.shape.rank == 1
-            prompt = prompt[tf.newaxis] if single else prompt
-            if prompt.shape.rank != 2:
-                raise ValueError(f"prompt_ids must be [batch, length] or [length], got "
-                                 f"{prompt.shape}")
-            ragged = tf.RaggedTensor.from_tensor(prompt)
-        lengths = ragged.row_lengths().numpy()
-        if lengths.size == 0:
-            raise ValueError("prompt_ids holds no prompt; generation needs at least one")
-        longest, shortest = int(lengths.max()), int(lengths.min())
-        self.check_prompt(shortest, max_new_tokens)
-        self.check_prompt(longest, max_new_tokens)
-        total = longest + max_new_tokens
-        buffer = ragged.to_tensor(0, shape=[len(lengths), total])
-        mask = tf.sequence_mask(lengths, total)
-        return buffer, mask, shortest, single
+    def generate_text(self, prompts, sampler="greedy", max_new_tokens=32, seed=None,
+                      stop_texts=None, jit_compile=False):
+        """Continues text prompts: `generate` with the model's tokenizer around it.
+
+        Args:
+            prompts: a string, or a list of strings (of any lengths).
+            sampler: a sampler name, config dict or `Sampler` (`tfgen.samplers.get`).
+            max_new_tokens: tokens generated after each prompt.
+            seed: int seed of the stochastic samplers; `None` draws one.
+            stop_texts: optional strings that each encode to ONE token (e.g.
+                `["\n"]` with the char tokenizer); a row ends after generating one.
+            jit_compile: compile the decoding loop with XLA.
+
+        Returns:
+            The continuation of each prompt (without the prompt): a string for a
+            string, a list of strings for a list.
+
+        Raises:
+            ValueError: if the model has no tokenizer, a prompt is empty or too
+                long (see `generate`), or a stop text is not a single token.
+        """
+        if self.tokenizer is None:
+            raise ValueError(f"this {type(self).__name__} has no tokenizer; pass tokenizer= "
+                             f"when building it, or use generate() with token ids")
+        single = isinstance(prompts, str)
+        texts = [prompts] if single else list(prompts)
+        if not texts or not all(isinstance(t, str) for t in texts):
+            raise ValueError(f"prompts must be a string or a non-empty list of strings, got "
+                             f"{prompts!r}")
+        ids = [self.tokenizer.encode(text) for text in texts]
+        empty = [repr(t) for t, i in zip(texts, ids) if not i]
+        if empty:
+            raise ValueError(f"the prompt {empty[0]} is empty; generation needs at least one "
+                             f"prompt token")
+        stops = None
+        if stop_texts:
+            stops = []
+            for text in stop_texts:
+                encoded = self.tokenizer.encode(text)
+                if len(encoded) != 1:
+                    raise ValueError(f"the stop text {text!r} is {len(encoded)} tokens; a stop "
+                                     f"text must be exactly one token")
+                stops.append(encoded[0])
+        tokens = self.generate(tf.ragged.constant(ids, tf.int32), sampler=sampler,
+                               max_new_tokens=max_new_tokens, seed=seed, stop_token_ids=stops,
+                               jit_compile=jit_compile).numpy()
+        outputs = []
+        for row, prompt in zip(tokens, ids):
+            generated = list(row[len(prompt):len(prompt) + max_new_tokens])
+            ends = [i for i, token in enumerate(generated) if stops and token in stops]
+            outputs.append(self.tokenizer.decode(generated[:ends[0] + 1] if ends else generated))
+        return outputs[0] if single else outputs
 
     def _make_generate_fn(self, sampler, start, max_new_tokens, stop_token_ids, use_cache,
                           jit_compile):
@@ -266,6 +364,7 @@ class LanguageModel(GenerativeModel):
                 cache, next_fn = self.prefill(buffer[:, :start - 1]), self.next_fn
             else:
                 cache, next_fn = None, self.uncached_next_fn
+            next_fn = lm_decoding.without_padding(next_fn)
             return sampler(next_fn, buffer, cache=cache, index=start, mask=mask, seed=seed,
                            stop_token_ids=stop_token_ids, max_new_tokens=max_new_tokens)
 
@@ -277,34 +376,22 @@ class LanguageModel(GenerativeModel):
     def summary_images(self, examples, seed):
         return {}
 
-    def export_endpoints(self, sampler="temperature"):
-        """`logits` (tokens -> logits) and `generate` (prompt, seed -> `context_length` tokens).
+    def export_resources(self):
+        """The tokenizer (its lookup tables), which the exported text signatures read."""
+        return {} if self.tokenizer is None else {"tokenizer": self.tokenizer}
 
-        `generate` takes a rectangular int32 prompt `[batch, length]` (1 <= length <=
-        context_length) and fills a buffer of `context_length` tokens with `sampler`,
-        reading the prompt one token at a time (no prefill: shapes stay dynamic).
+    def export_endpoints(self):
+        """`generate` (text in, text out), `next_token_logits`, `decode_step` and `logits`.
+
+        See `tfgen.models.lm_endpoints.language_model_endpoints` for the inputs
+        and outputs of each signature.
+
+        Raises:
+            ValueError: if the model has no tokenizer.
         """
-        sampler = samplers.get(sampler)
-        context = self.context_length
+        from tfgen.models.lm_endpoints import language_model_endpoints
 
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="tokens")])
-        def logits(tokens):
-            return {"logits": self(tokens, training=False)}
-
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="prompt"),
-                                      tf.TensorSpec([], tf.int32, name="seed")])
-        def generate(prompt, seed):
-            batch, length = tf.shape(prompt)[0], tf.shape(prompt)[1]
-            tf.debugging.assert_positive(length, message="the prompt is empty")
-            tf.debugging.assert_less_equal(length, context, message=(
-                f"the prompt is longer than context_length {context}"))
-            buffer = tf.reshape(tf.pad(prompt, [[0, 0], [0, context - length]]), [-1, context])
-            mask = tf.sequence_mask(tf.fill([batch], length), context)
-            tokens = sampler(self.next_fn, buffer, cache=self.initial_cache(batch), index=1,
-                             mask=mask, seed=seed)
-            return {"tokens": tokens}
-
-        return {"logits": logits, "generate": generate}
+        return language_model_endpoints(self)
 
     def get_config(self):
         return {
@@ -313,4 +400,5 @@ class LanguageModel(GenerativeModel):
             "context_length": self.context_length,
             "dropout": self.dropout,
             "seed": self.seed,
+            "tokenizer": None if self.tokenizer is None else self.tokenizer.serialize(),
         }

@@ -18,6 +18,7 @@ import inspect
 
 from tfgen.samplers.base import Sampler
 from tfgen.samplers.beam import BeamSampler
+from tfgen.samplers.filtered import FilteredSampler
 from tfgen.samplers.greedy import GreedySampler
 from tfgen.samplers.stochastic import TemperatureSampler, TopKSampler, TopPSampler
 
@@ -26,8 +27,10 @@ SAMPLERS = {
     for cls in (GreedySampler, TemperatureSampler, TopKSampler, TopPSampler, BeamSampler)
 }
 
-__all__ = ["SAMPLERS", "BeamSampler", "GreedySampler", "Sampler", "TemperatureSampler",
-           "TopKSampler", "TopPSampler", "get", "names"]
+# FilteredSampler (tensor-valued parameters, for exported graphs) is importable but not
+# registered: the names above are the ones a command line can choose.
+__all__ = ["SAMPLERS", "BeamSampler", "FilteredSampler", "GreedySampler", "Sampler",
+           "TemperatureSampler", "TopKSampler", "TopPSampler", "get", "names"]
 
 
 def names():

@@ -59,9 +59,12 @@ def signatures(model):
 def save(model, path):
     """Writes `model`'s signatures and the variables they read as a SavedModel.
 
-    The exported object is a plain `tf.Module` that holds the endpoint functions
-    and the model's underlying `tf.Variable`s. Holding the variables matters: the
-    TFLite converter freezes only variables the SavedModel tracks.
+    The exported object is a plain `tf.Module` that holds the endpoint functions,
+    the model's underlying `tf.Variable`s and the resources of
+    `model.export_resources()` (e.g. a tokenizer's lookup tables), each under
+    its name. Holding the variables matters: the TFLite converter freezes only
+    variables the SavedModel tracks; a resource a function reads but the
+    SavedModel does not track fails the export.
 
     Args:
         model: a `tfgen.models.GenerativeModel`.
@@ -69,6 +72,10 @@ def save(model, path):
 
     Returns:
         `path` as a `Path`.
+
+    Raises:
+        ValueError: if an endpoint or resource name clashes with another or
+            with a `tf.Module` attribute.
     """
     path = Path(path)
     functions = signatures(model)
@@ -79,6 +86,11 @@ def save(model, path):
         if hasattr(module, name):
             raise ValueError(f"endpoint name {name!r} clashes with a tf.Module attribute; rename it")
         setattr(module, name, function)
+    for name, resource in model.export_resources().items():
+        if hasattr(module, name) or name == "model_variables":
+            raise ValueError(f"export resource {name!r} of {type(model).__name__} clashes with an "
+                             f"endpoint or a tf.Module attribute; rename it")
+        setattr(module, name, resource)
     # Keras variables wrap tf.Variables; track the tf.Variables themselves.
     module.model_variables = _unique([getattr(v, "value", v) for v in model.variables])
     tf.saved_model.save(module, str(path), signatures=functions)

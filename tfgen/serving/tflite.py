@@ -10,10 +10,12 @@ subdirectory before the version is published, so the SavedModel and its
 `.tflite` files appear together; TF Serving ignores the extra directory.
 """
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 from tfgen.files import write_atomically
 
@@ -87,10 +89,34 @@ def convert(saved_model_dir, signature_key, quantization="float32"):
         ValueError: for an unknown quantization.
     """
     configure = QUANTIZATIONS[check_quantization(quantization)]
-    converter = tf.lite.TFLiteConverter.from_saved_model(
-        str(saved_model_dir), signature_keys=[signature_key])
-    configure(converter)
-    return converter.convert()
+    with tempfile.TemporaryDirectory(prefix="tfgen-tflite-") as scratch:
+        source = _without_other_resources(saved_model_dir, signature_key, scratch)
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            str(source), signature_keys=[signature_key])
+        configure(converter)
+        return converter.convert()
+
+
+def _without_other_resources(saved_model_dir, signature_key, scratch):
+    """A SavedModel the converter can read for `signature_key`: `saved_model_dir` or a copy.
+
+    The converter imports the SavedModel's initializer whatever the signature: a
+    SavedModel that tracks resources besides variables (e.g. a tokenizer's lookup
+    tables, which have no TFLite builtin) fails to convert even for a signature
+    that never reads them. For such a SavedModel, the signature alone and the
+    variables it reads are re-saved into `scratch`.
+    """
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(saved_model_dir) / "saved_model.pb").read_bytes())
+    nodes = proto.meta_graphs[0].object_graph_def.nodes
+    if not any(node.WhichOneof("kind") == "resource" for node in nodes):
+        return saved_model_dir
+    loaded = tf.saved_model.load(str(saved_model_dir))  # Keeps the variables alive.
+    function = loaded.signatures[signature_key]
+    module = tf.Module(name="tflite_source")
+    module.model_variables = list(function.variables)  # The converter freezes these.
+    tf.saved_model.save(module, scratch, signatures={signature_key: function})
+    return scratch
 
 
 def write_tflite_files(saved_model_dir, signature_keys, quantizations=("float32",), out_dir=None):

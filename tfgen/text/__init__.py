@@ -21,9 +21,9 @@ from tfgen.text.tokenizers import (
     get,
     load_tokenizer,
 )
-from tfgen.text.windows import tokenize, windows
+from tfgen.text.windows import concatenate, tokenize, window_count, windows
 
 __all__ = [
     "PAD_ID", "UNK_ID", "TOKENIZERS", "Tokenizer", "CharTokenizer", "SubwordTokenizer",
-    "get", "load_tokenizer", "tokenize", "windows",
+    "get", "load_tokenizer", "tokenize", "concatenate", "window_count", "windows",
 ]

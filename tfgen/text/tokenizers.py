@@ -122,21 +122,30 @@ class Tokenizer(tf.Module):
         """The constructor arguments, as JSON-serializable values."""
         raise NotImplementedError
 
+    def serialize(self) -> dict:
+        """`{"class": ..., "config": get_config()}`: JSON-serializable, read by `deserialize`."""
+        return {"class": type(self).__name__, "config": self.get_config()}
+
+    @classmethod
+    def deserialize(cls, content: dict, source="the tokenizer config") -> "Tokenizer":
+        """Rebuilds a tokenizer from `serialize()`'s dict; `Tokenizer.deserialize` reads either kind."""
+        classes = {c.__name__: c for c in TOKENIZERS.values()}
+        kind = classes.get(content.get("class")) if isinstance(content, dict) else None
+        if kind is None or not issubclass(kind, cls):
+            found = content.get("class") if isinstance(content, dict) else content
+            raise ValueError(f"{source} holds a {found!r}, not a {cls.__name__} "
+                             f"(valid: {', '.join(classes)}).")
+        return kind(**content["config"])
+
     def save(self, path) -> None:
-        """Writes the tokenizer as JSON: `{"class": ..., "config": get_config()}` (atomically)."""
-        content = {"class": type(self).__name__, "config": self.get_config()}
-        write_atomically(path, json.dumps(content, indent=1) + "\n")
+        """Writes the tokenizer as JSON, `serialize()`'s dict (atomically)."""
+        write_atomically(path, json.dumps(self.serialize(), indent=1) + "\n")
 
     @classmethod
     def load(cls, path) -> "Tokenizer":
         """Reads a tokenizer written by `save`; `Tokenizer.load` reads either kind."""
         with open(path, encoding="utf-8") as file:
-            content = json.load(file)
-        classes = {c.__name__: c for c in TOKENIZERS.values()}
-        kind = classes.get(content.get("class"))
-        if kind is None or not issubclass(kind, cls):
-            raise ValueError(f"{path} holds a {content.get('class')!r}, not a {cls.__name__}.")
-        return kind(**content["config"])
+            return cls.deserialize(json.load(file), source=str(path))
 
 
 class CharTokenizer(Tokenizer):

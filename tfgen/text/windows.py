@@ -6,8 +6,12 @@ and yields `inputs = window[:-1]`, `targets = window[1:]`. Windows start every
 `stride` ids (by default `context_length`, so each id is a target about once per
 epoch; `stride=1` gives every start, as nanoGPT's random sampling does). With
 `shuffle=True` the window order is a seeded full shuffle, reshuffled every epoch:
-the same seed gives the same sequence of epochs. Batches are `drop_remainder`, so
-every batch has the static shape `(batch_size, context_length)`.
+the same seed gives the same sequence of epochs. Given `epochs`, the dataset holds
+epochs `initial_epoch .. epochs - 1` back to back and epoch `e`'s order is a pure
+function of `(seed, e)` (`tf.random.experimental.stateless_shuffle`), so a run
+resumed at epoch `e` sees the batches an uninterrupted run would have seen.
+Batches are `drop_remainder`, so every batch has the static shape
+`(batch_size, context_length)`.
 """
 
 from typing import Optional
@@ -22,11 +26,19 @@ def tokenize(documents: tf.data.Dataset, tokenizer) -> tf.data.Dataset:
                          num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def _concatenate(token_dataset: tf.data.Dataset) -> np.ndarray:
+def concatenate(token_dataset: tf.data.Dataset) -> np.ndarray:
+    """All ids of a dataset of 1-D id tensors, in order, as one int32 NumPy array."""
     pieces = [np.asarray(ids).reshape(-1) for ids in token_dataset.as_numpy_iterator()]
     if not pieces:
         return np.zeros((0,), np.int32)
     return np.concatenate(pieces).astype(np.int32)
+
+
+def window_count(num_tokens: int, context_length: int, stride: Optional[int] = None) -> int:
+    """How many windows of `context_length + 1` ids start every `stride` ids in `num_tokens` ids."""
+    stride = context_length if stride is None else stride
+    needed = context_length + 1
+    return 0 if num_tokens < needed else (num_tokens - needed) // stride + 1
 
 
 def windows(
@@ -38,6 +50,9 @@ def windows(
     shuffle: bool = True,
     stride: Optional[int] = None,
     name: str = "the token dataset",
+    epochs: Optional[int] = None,
+    initial_epoch: int = 0,
+    steps_per_epoch: Optional[int] = None,
 ) -> tf.data.Dataset:
     """Cuts token ids into batched `(inputs, targets)` windows for next-token prediction.
 
@@ -50,6 +65,13 @@ def windows(
         shuffle: shuffle the windows (training) or keep them in order (evaluation).
         stride: ids between window starts; `context_length` if `None`.
         name: what the ids are, for error messages, e.g. `"shakespeare validation"`.
+        epochs: if given, the dataset holds epochs `initial_epoch .. epochs - 1`
+            back to back, each shuffled by `(seed, epoch)` alone (for
+            `model.fit(..., epochs=epochs, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch)`); if `None`, one epoch that
+            reshuffles each time it is iterated.
+        initial_epoch: the first epoch to produce, with `epochs`.
+        steps_per_epoch: with `epochs`, batches per epoch (at most every full batch).
 
     Returns:
         A dataset of `(inputs, targets)`, both int32 `(batch_size, context_length)`,
@@ -66,7 +88,7 @@ def windows(
             raise ValueError(f"windows: {argument} must be at least 1, got {value}.")
     if shuffle and seed is None:
         raise ValueError("windows: shuffle=True needs a seed, so that runs are reproducible.")
-    tokens = _concatenate(token_dataset)
+    tokens = concatenate(token_dataset)
     needed = context_length + 1
     if tokens.size < needed:
         what = "is empty" if tokens.size == 0 else f"has only {tokens.size} tokens"
@@ -74,7 +96,7 @@ def windows(
             f"{name} {what}; a window of context_length {context_length} needs at least "
             f"{needed} tokens (context_length + 1)."
         )
-    num_windows = (tokens.size - needed) // stride + 1
+    num_windows = window_count(tokens.size, context_length, stride)
     if num_windows < batch_size:
         raise ValueError(
             f"{name} has {tokens.size} tokens, which give {num_windows} windows of {needed} "
@@ -83,13 +105,27 @@ def windows(
         )
     all_tokens = tf.constant(tokens)
     offsets = tf.range(needed, dtype=tf.int64)
-    starts = tf.data.Dataset.range(num_windows).map(lambda i: i * stride)
-    if shuffle:
-        starts = starts.shuffle(num_windows, seed=seed, reshuffle_each_iteration=True)
 
     def to_windows(batch_starts):
         window = tf.gather(all_tokens, batch_starts[:, tf.newaxis] + offsets)
         return window[:, :-1], window[:, 1:]
 
-    batches = starts.batch(batch_size, drop_remainder=True)
+    if epochs is None:
+        starts = tf.data.Dataset.range(num_windows).map(lambda i: i * stride)
+        if shuffle:
+            starts = starts.shuffle(num_windows, seed=seed, reshuffle_each_iteration=True)
+        batches = starts.batch(batch_size, drop_remainder=True)
+    else:
+        steps = num_windows // batch_size
+        steps = min(steps, steps_per_epoch) if steps_per_epoch else steps
+
+        def one_epoch(epoch):
+            order = tf.range(num_windows, dtype=tf.int64) * stride
+            if shuffle:
+                order = tf.random.experimental.stateless_shuffle(
+                    order, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+            starts = tf.data.Dataset.from_tensor_slices(order)
+            return starts.batch(batch_size, drop_remainder=True).take(steps)
+
+        batches = tf.data.Dataset.range(initial_epoch, epochs).flat_map(one_epoch)
     return batches.map(to_windows, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
