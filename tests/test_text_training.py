@@ -1,5 +1,6 @@
 """The fit loop on text: tokenizer saved with the run, windows, resume, text summaries, CLIs."""
 
+import json
 import os
 import subprocess
 import sys
@@ -67,7 +68,8 @@ class TextTrainingTest(tf.test.TestCase):
         self.assertEqual(straight.history["val_loss"][1], resumed.history["val_loss"][0])
 
     def test_run_dir_holds_tokenizer_text_samples_and_summaries(self):
-        config = tiny_config(self.corpus, "char_lstm", tokenizer="subword", vocab_size=200)
+        config = tiny_config(self.corpus, "char_lstm", tokenizer="subword", vocab_size=200,
+                             best_metric="val_loss")
         run = self.tmp / "run"
         result = training.train(config, run_dir=run, verbose=0)
         tokenizer = text.load_tokenizer(run / "tokenizer.json")
@@ -100,6 +102,10 @@ class TextTrainingTest(tf.test.TestCase):
         events = acc.Tensors("samples")
         self.assertEqual([e.step for e in events], [0, 1])
         self.assertIn("ROMEO:", events[-1].tensor_proto.string_val[0].decode())
+
+        best = json.loads((run / "checkpoints" / "best" / "best.json").read_text())
+        self.assertEqual(best["epoch"], int(np.argmin(result.history["val_loss"])) + 1)
+        self.assertAllClose(best["value"], min(result.history["val_loss"]))
 
         # load_run rebuilds the model with the saved tokenizer and the latest weights.
         model, config, info, epoch = training.load_run(run)

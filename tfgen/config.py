@@ -15,6 +15,10 @@ from typing import Optional
 import yaml
 
 
+SAMPLE_QUALITY_GROUPS = ("fid", "kid", "is", "pr", "dc")
+"""Metric groups `eval_metrics` may name (`tfgen.evaluation` measures them)."""
+
+
 class ConfigError(ValueError):
     """A configuration key or value that cannot be used; the message says why."""
 
@@ -50,6 +54,14 @@ class TrainConfig:
             compiled with XLA. `auto` picks what is faster and works on the device.
         checkpoints_to_keep: how many epoch checkpoints stay in the run directory.
         sample_grid_size: images per side of the sample grids written each epoch.
+        eval_every_epochs: measure sample quality (`eval_metrics`) every this many
+            epochs and after the last; 0 turns it off.
+        eval_metrics: comma-separated sample-quality groups (`fid`, `kid`, `is`,
+            `pr`, `dc`) measured during training.
+        eval_num_samples: generated images per measurement.
+        eval_extractor: feature extractor of those metrics, `classifier` or `inception`.
+        best_metric: keep `RUN/checkpoints/best` at the epoch with the best value of
+            this logged metric (e.g. `fid`, or `val_loss`); `None` keeps no best.
     """
 
     model: str = "vae"
@@ -66,6 +78,12 @@ class TrainConfig:
     jit_compile: str = dataclasses.field(default="auto", metadata=choices("auto", "true", "false"))
     checkpoints_to_keep: int = 3
     sample_grid_size: int = 8
+    eval_every_epochs: int = 0
+    eval_metrics: str = "fid"
+    eval_num_samples: int = 2000
+    eval_extractor: str = dataclasses.field(default="classifier",
+                                            metadata=choices("classifier", "inception"))
+    best_metric: Optional[str] = None
 
     def __post_init__(self):
         validate(self)
@@ -88,12 +106,20 @@ def validate(config):
             )
         object.__setattr__(config, field.name, value)
     for name in ("batch_size", "epochs", "steps_per_epoch", "validation_steps", "devices",
-                 "checkpoints_to_keep", "sample_grid_size"):
+                 "checkpoints_to_keep", "sample_grid_size", "eval_num_samples"):
         value = getattr(config, name, None)
         if value is not None and value < 1:
             raise ConfigError(f"{name}: must be a positive integer, got {value}")
     if config.learning_rate <= 0:
         raise ConfigError(f"learning_rate: must be positive, got {config.learning_rate}")
+    if config.eval_every_epochs < 0:
+        raise ConfigError(f"eval_every_epochs: must be 0 (off) or positive, got "
+                          f"{config.eval_every_epochs}")
+    groups = [g.strip() for g in config.eval_metrics.split(",") if g.strip()]
+    wrong = [g for g in groups if g not in SAMPLE_QUALITY_GROUPS]
+    if wrong or not groups:
+        raise ConfigError(f"eval_metrics: {config.eval_metrics!r} must name groups from "
+                          f"{', '.join(SAMPLE_QUALITY_GROUPS)} (comma-separated)")
 
 
 def _coerce(name, value, annotation):

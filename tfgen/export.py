@@ -24,6 +24,8 @@ def build_parser(quantizations):
     parser.add_argument("--out", default="export/models",
                         help="base directory of exported models (default: export/models)")
     parser.add_argument("--name", help="model name (default: the run directory's name)")
+    parser.add_argument("--checkpoint", default="latest", choices=("latest", "best"),
+                        help="export the last epoch's weights or the best_metric's best epoch")
     parser.add_argument("--tflite", action="store_true",
                         help="also convert the model's on-device endpoints to TFLite")
     parser.add_argument("--quantize", type=quantization_list(quantizations), metavar="LIST",
@@ -78,7 +80,8 @@ def main(argv=None):
     run_dir = Path(args.run)
     try:
         report = serving.export_run(run_dir, out=args.out, name=args.name, tflite=tflite,
-                                    quantizations=args.quantize or ("float32",))
+                                    quantizations=args.quantize or ("float32",),
+                                    checkpoint=args.checkpoint)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

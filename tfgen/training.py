@@ -19,7 +19,7 @@ import tensorflow as tf
 from tfgen import config as config_lib
 from tfgen import data as data_lib
 from tfgen import models, training_data
-from tfgen.callbacks import EpochCheckpoint
+from tfgen.callbacks import BestCheckpoint, EpochCheckpoint, QualityMetrics
 from tfgen.distribute import make_strategy, resolve_jit_compile
 from tfgen.files import write_atomically
 
@@ -27,7 +27,8 @@ CONFIG_FILE = "config.yaml"
 DATASET_INFO_FILE = "dataset_info.json"
 MODEL_FILE = "model.keras"
 # Keys that may change when a run is resumed; any other change needs a new run directory.
-RESUMABLE_CHANGES = ("epochs", "validation_steps")
+RESUMABLE_CHANGES = ("epochs", "validation_steps", "eval_every_epochs", "eval_metrics",
+                     "eval_num_samples", "eval_extractor", "best_metric")
 
 
 class TrainingDiverged(RuntimeError):
@@ -131,6 +132,7 @@ def train(config, run_dir=None, verbose="auto"):
     saver = EpochCheckpoint(manager, epoch)
     callbacks = [
         saver,
+        *_quality_callbacks(config, checkpoint, run_dir),
         *run_data.callbacks(log_dir, run_dir),
         keras.callbacks.TensorBoard(str(log_dir), write_graph=False),
     ]
@@ -162,10 +164,15 @@ def train(config, run_dir=None, verbose="auto"):
     return TrainResult(run_dir, model, history, initial_epoch, samples, model_file)
 
 
-def load_run(run_dir):
-    """Rebuilds a run's model from its config and its latest checkpoint.
+def load_run(run_dir, checkpoint="latest"):
+    """Rebuilds a run's model from its config and a checkpoint.
 
     Needs only the run directory (config, dataset info, checkpoints), not the data.
+
+    Args:
+        run_dir: a run directory written by `train`.
+        checkpoint: `"latest"` (the last finished epoch) or `"best"` (the epoch
+            with the best `best_metric`, see `tfgen.callbacks.BestCheckpoint`).
 
     Returns:
         `(model, config, info, epoch)`: the model with the weights of the last
@@ -184,7 +191,13 @@ def load_run(run_dir):
     info_fields = json.loads((run_dir / DATASET_INFO_FILE).read_text())
     info = data_lib.DatasetInfo(**{k: tuple(v) if isinstance(v, list) else v
                                    for k, v in info_fields.items()})
-    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    if checkpoint not in ("latest", "best"):
+        raise ValueError(f"checkpoint must be 'latest' or 'best', got {checkpoint!r}")
+    directory = run_dir / "checkpoints" / ("best" if checkpoint == "best" else "")
+    latest = tf.train.latest_checkpoint(str(directory))
+    if latest is None and checkpoint == "best":
+        raise FileNotFoundError(f"{run_dir} has no best checkpoint: train with best_metric set "
+                                f"(e.g. --set eval_every_epochs=1 best_metric=fid)")
     if latest is None:
         raise FileNotFoundError(f"{run_dir} has no checkpoint yet: train at least one epoch")
     model = model_class.from_run_config(config, info, **training_data.saved_model_kwargs(run_dir))
@@ -192,6 +205,20 @@ def load_run(run_dir):
     status = tf.train.Checkpoint(model=model, epoch=epoch).restore(latest)
     status.assert_existing_objects_matched().expect_partial()  # Optimizer slots are not needed.
     return model, config, info, int(epoch.numpy())
+
+
+def _quality_callbacks(config, checkpoint, run_dir):
+    """Sample-quality metrics every `eval_every_epochs`, and the `best` checkpoint."""
+    callbacks = []
+    if config.eval_every_epochs:
+        groups = [g.strip() for g in config.eval_metrics.split(",") if g.strip()]
+        callbacks.append(QualityMetrics(config.dataset, groups, config.eval_num_samples,
+                                        config.eval_every_epochs, config.eval_extractor,
+                                        seed=config.seed))
+    if config.best_metric:
+        callbacks.append(BestCheckpoint(checkpoint, run_dir / "checkpoints" / "best",
+                                        config.best_metric))
+    return callbacks
 
 
 def _write_config_summary(log_dir, config):

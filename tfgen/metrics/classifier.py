@@ -181,6 +181,11 @@ class DatasetClassifier:
         """Returns `[N, num_classes]` class probabilities (softmax; for IS). Args as `features`."""
         return tf.nn.softmax(self._run(images, batch_size)[1]).numpy()
 
+    def features_and_probabilities(self, images, batch_size=256):
+        """Returns `(features, probabilities)` from one forward pass. Args as `features`."""
+        features, logits = self._run(images, batch_size)
+        return features, tf.nn.softmax(logits).numpy()
+
     def predict_labels(self, images, batch_size=256):
         """Returns the `[N]` int64 most probable classes. Args as `features`."""
         return np.argmax(self._run(images, batch_size)[1], axis=-1).astype(np.int64)

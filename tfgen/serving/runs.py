@@ -37,7 +37,7 @@ class ExportReport:
 
 
 def export_run(run_dir, out="export/models", name=None, tflite=False,
-               quantizations=("float32",), parity_batch_size=8):
+               quantizations=("float32",), parity_batch_size=8, checkpoint="latest"):
     """Exports a run's latest checkpoint as the next version under `<out>/<name>/`.
 
     With `tflite=True`, the endpoints in `model.tflite_endpoints` are converted
@@ -54,6 +54,7 @@ def export_run(run_dir, out="export/models", name=None, tflite=False,
         quantizations: names from `tfgen.serving.QUANTIZATIONS` (a list, or a
             comma-separated string).
         parity_batch_size: batch size of the parity check's random inputs.
+        checkpoint: `"latest"` or `"best"` weights (see `tfgen.training.load_run`).
 
     Returns:
         An `ExportReport`.
@@ -68,7 +69,7 @@ def export_run(run_dir, out="export/models", name=None, tflite=False,
     quantizations = check_quantizations(quantizations)
     run_dir = Path(run_dir)
     name = name or run_dir.resolve().name
-    model, _, _, epoch = load_run(run_dir)
+    model, _, _, epoch = load_run(run_dir, checkpoint)
     parity = {}
 
     def convert_and_check(tmp_dir):
