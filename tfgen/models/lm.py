@@ -48,7 +48,7 @@ class LMConfig(TrainConfig):
         vocab_size: target vocabulary size of the subword tokenizer (ignored for char).
         dropout: dropout rate inside the network while training.
         weight_decay: decoupled weight decay of AdamW (Loshchilov & Hutter 2019),
-            applied to weight matrices only (not biases, norms or embeddings).
+            applied to weight matrices and embeddings (not biases or norms), as nanoGPT.
         beta_2: AdamW's second-moment decay (0.99 suits small batches, as in nanoGPT).
         clip_norm: gradients are rescaled so their global norm is at most this;
             `None` turns clipping off.
@@ -173,7 +173,8 @@ class LanguageModel(GenerativeModel):
         optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay,
                                            beta_2=config.beta_2,
                                            global_clipnorm=config.clip_norm)
-        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "embeddings"])
+        # As nanoGPT: every matrix decays (embeddings included), biases and norms do not.
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
         self.compile(optimizer=optimizer, jit_compile=jit_compile)
 
     @property

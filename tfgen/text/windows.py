@@ -110,22 +110,31 @@ def windows(
         window = tf.gather(all_tokens, batch_starts[:, tf.newaxis] + offsets)
         return window[:, :-1], window[:, 1:]
 
-    if epochs is None:
-        starts = tf.data.Dataset.range(num_windows).map(lambda i: i * stride)
+    def epoch_batches(epoch_seed):
+        # A full permutation in one op: a shuffle buffer of millions of starts (stride 1)
+        # would take minutes to fill.
+        order = tf.range(num_windows, dtype=tf.int64) * stride
         if shuffle:
-            starts = starts.shuffle(num_windows, seed=seed, reshuffle_each_iteration=True)
-        batches = starts.batch(batch_size, drop_remainder=True)
+            order = tf.random.experimental.stateless_shuffle(order, seed=epoch_seed)
+        starts = tf.data.Dataset.from_tensor_slices(order)
+        return starts.batch(batch_size, drop_remainder=True)
+
+    if epochs is None:
+        # One epoch, a new seeded permutation each time it is iterated.
+        def reshuffled(draw):
+            return epoch_batches(tf.stack([draw, tf.constant(seed or 0, tf.int64)]))
+
+        draws = tf.data.Dataset.random(seed=seed or 0, rerandomize_each_iteration=True)
+        batches = draws.take(1).flat_map(reshuffled)
+        count = num_windows // batch_size
     else:
         steps = num_windows // batch_size
         steps = min(steps, steps_per_epoch) if steps_per_epoch else steps
 
         def one_epoch(epoch):
-            order = tf.range(num_windows, dtype=tf.int64) * stride
-            if shuffle:
-                order = tf.random.experimental.stateless_shuffle(
-                    order, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
-            starts = tf.data.Dataset.from_tensor_slices(order)
-            return starts.batch(batch_size, drop_remainder=True).take(steps)
+            return epoch_batches(tf.stack([tf.constant(seed or 0, tf.int64), epoch])).take(steps)
 
         batches = tf.data.Dataset.range(initial_epoch, epochs).flat_map(one_epoch)
+        count = max(0, epochs - initial_epoch) * steps
+    batches = batches.apply(tf.data.experimental.assert_cardinality(count))
     return batches.map(to_windows, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

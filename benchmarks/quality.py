@@ -1,0 +1,201 @@
+"""Sample quality and likelihood of tfgen's default configs on MNIST, and of the TF DCGAN tutorial.
+
+Parts (`--parts`, default all):
+
+- `vae`: trains `python -m tfgen.fit --model vae`'s default config (binarized MNIST) and
+  reports the test -ELBO (single-sample estimate) and the IWAE bound on the test NLL with
+  K importance samples (`tfgen.evaluate --metrics nll`), in nats per image.
+- `dcgan`, `wgan_gp`, `cgan`: train each default config on MNIST and report FID, KID,
+  improved precision/recall and Inception Score of `--num-samples` samples against the
+  10,000 test images, all in the feature space of tfgen's MNIST classifier
+  (`tfgen.evaluate --metrics fid,kid,pr,is`).
+- `tutorial`: the TensorFlow DCGAN tutorial's own code (models, `train_step`, pipeline,
+  batch 256, Adam(1e-4); imported from `gan_throughput.py`) trained for `--tutorial-seconds`
+  of wall time (default: the `dcgan` part's training wall time), measured the same way.
+
+Each tfgen part trains into `<runs-root>/<model>-<dataset>` and reuses a finished run found
+there; the training wall time is recorded in `RUN/benchmark_time.json` when this script
+trains the run (a run finished earlier without it shows "n/a"). tfgen's wall time includes
+data loading, tracing, validation and checkpoints; the tutorial's starts after reading the
+MNIST arrays (its `load_data()`) and includes building its models and pipeline and tracing.
+Prints the environment and Markdown tables for the README's "Quality" section. IWAE with
+K = 1000 costs about 0.3-0.45 s per test image on a 2-core CPU (50-75 min for all 10,000).
+
+    .venv/bin/python benchmarks/quality.py [--parts vae,dcgan,wgan_gp,cgan,tutorial]
+    .venv/bin/python benchmarks/quality.py --parts tutorial --tutorial-seconds 600
+    # smoke test:
+    .venv/bin/python benchmarks/quality.py --runs-root /tmp/qbench \\
+        --set epochs=1 steps_per_epoch=3 --num-samples 200 --importance-samples 5 \\
+        --nll-examples 100 --tutorial-seconds 20
+"""
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common import cpu_model
+from gan_throughput import BATCH_SIZE, NOISE_DIM, Tutorial
+from tfgen import config as config_lib
+from tfgen import data as data_lib
+from tfgen import evaluation, models, training
+from tfgen.metrics.extractors import get_extractor
+
+PARTS = ("vae", "dcgan", "wgan_gp", "cgan", "tutorial")
+GAN_GROUPS = ["fid", "kid", "pr", "is"]
+TIME_FILE = "benchmark_time.json"
+
+
+def train_part(name, overrides, runs_root):
+    """Trains (or reuses) the default config of `name`; returns `(run_dir, config, seconds)`.
+
+    `seconds` is None for a run finished earlier without this script's time record.
+    """
+    config = config_lib.resolve(models.get(name).config_class, overrides=overrides)
+    run_dir = training.default_run_dir(config, runs_root)
+    time_file = run_dir / TIME_FILE
+    previous = json.loads(time_file.read_text()) if time_file.exists() else None
+    start = time.perf_counter()
+    result = training.train(config, run_dir=run_dir, verbose=2)
+    seconds = time.perf_counter() - start
+    if result.initial_epoch >= config.epochs:  # Finished earlier: nothing was trained now.
+        return run_dir, config, previous and previous["seconds"]
+    if result.initial_epoch > 0 and previous:  # Resumed: add the time of the earlier part.
+        seconds += previous["seconds"]
+    time_file.write_text(json.dumps({"seconds": seconds, "epochs": config.epochs,
+                                     "resumed_from_epoch": result.initial_epoch}, indent=2) + "\n")
+    return run_dir, config, seconds
+
+
+def steps_trained(config, run_dir, epoch):
+    info = json.loads((Path(run_dir) / training.DATASET_INFO_FILE).read_text())
+    info = data_lib.DatasetInfo(**{k: tuple(v) if isinstance(v, list) else v
+                                   for k, v in info.items()})
+    return epoch * data_lib.steps_per_epoch(info, config.batch_size, config.steps_per_epoch)
+
+
+def describe(config, overrides):
+    changed = " + " + " ".join(f"{k}={v}" for k, v in overrides.items()) if overrides else ""
+    return f"default{changed}: {config.epochs} epoch(s), batch {config.batch_size}"
+
+
+class TutorialSampler:
+    """`sample_images(num, seed)` for the tutorial's generator: seeded noise, tanh -> [0, 1]."""
+
+    def __init__(self, generator):
+        self.generator = generator
+
+    def sample_images(self, num, seed):
+        noise = tf.random.stateless_normal([num, NOISE_DIM], seed=[seed, 0])
+        return (self.generator(noise, training=False) + 1.0) / 2.0
+
+
+def train_tutorial(seconds, seed=0):
+    """The tutorial's loop for `seconds` of wall time; returns `(generator, steps, wall)`."""
+    train_examples, _ = data_lib.load("mnist", "train")  # The tutorial's `load_data()`.
+    raw = np.round(next(iter(train_examples.batch(100_000)))["image"].numpy() * 255)
+    keras.utils.set_random_seed(seed)
+    start = time.perf_counter()
+    tutorial = Tutorial(raw)
+    steps = 0
+    while time.perf_counter() - start < seconds:
+        tutorial.train_step(next(tutorial.dataset))
+        steps += 1
+    return tutorial.generator, steps, time.perf_counter() - start
+
+
+def minutes(seconds):
+    if seconds is None:
+        return "n/a (trained earlier)"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated, default all")
+    parser.add_argument("--runs-root", default="runs", help="run directories go here")
+    parser.add_argument("--num-samples", type=int, default=10_000, help="generated images")
+    parser.add_argument("--importance-samples", type=int, default=1000, help="IWAE's K")
+    parser.add_argument("--nll-examples", type=int, help="test images for the NLL (default all)")
+    parser.add_argument("--tutorial-seconds", type=float,
+                        help="tutorial training budget (default: the dcgan part's wall time)")
+    parser.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[],
+                        metavar="KEY=VALUE", help="overrides for every tfgen config")
+    args = parser.parse_args()
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; valid: {', '.join(PARTS)}")
+    overrides = config_lib.parse_overrides(args.overrides)
+    dcgan_time = Path(args.runs_root) / "dcgan-mnist" / TIME_FILE
+    if ("tutorial" in parts and args.tutorial_seconds is None and "dcgan" not in parts
+            and not dcgan_time.exists()):
+        parser.error(f"--tutorial-seconds is required: no dcgan time in {dcgan_time}")
+    load_start = os.getloadavg()
+
+    gan_rows, vae_rows = [], []
+    for name in [p for p in PARTS if p in parts and p != "tutorial"]:
+        run_dir, config, seconds = train_part(name, overrides, args.runs_root)
+        start = time.perf_counter()
+        if name == "vae":
+            result = evaluation.evaluate_run(run_dir, groups=["nll"],
+                                             importance_samples=args.importance_samples,
+                                             nll_examples=args.nll_examples)
+        else:
+            result = evaluation.evaluate_run(run_dir, groups=GAN_GROUPS,
+                                             num_samples=args.num_samples)
+        eval_seconds = time.perf_counter() - start
+        row = (name, describe(config, overrides), seconds,
+               steps_trained(config, run_dir, result.record["epoch"]), result.values)
+        (vae_rows if name == "vae" else gan_rows).append(row + (eval_seconds,))
+        print(f"{name}: {result.values} (evaluation {eval_seconds:.0f} s)", flush=True)
+
+    budget = args.tutorial_seconds
+    if budget is None and dcgan_time.exists():
+        budget = json.loads(dcgan_time.read_text())["seconds"]
+    if "tutorial" in parts and budget is None:
+        print(f"tutorial skipped: the dcgan run was trained earlier ({dcgan_time} is missing); "
+              f"pass --tutorial-seconds", flush=True)
+    elif "tutorial" in parts:
+        generator, steps, wall = train_tutorial(budget)
+        start = time.perf_counter()
+        values = evaluation.sample_quality(TutorialSampler(generator), "mnist", GAN_GROUPS,
+                                           get_extractor("classifier", "mnist"), args.num_samples)
+        eval_seconds = time.perf_counter() - start
+        epochs = steps / math.ceil(60_000 / BATCH_SIZE)
+        gan_rows.append(("TF tutorial DCGAN", f"tutorial: {epochs:.2f} epoch(s), batch "
+                         f"{BATCH_SIZE}, Adam(1e-4)", wall, steps, values, eval_seconds))
+        print(f"tutorial: {steps} steps in {wall:.0f} s; {values} "
+              f"(evaluation {eval_seconds:.0f} s)", flush=True)
+
+    print(f"\nCPU: {cpu_model()} ({os.cpu_count()} cores); TensorFlow {tf.__version__}; "
+          f"load average at start {load_start[0]:.2f}, at end {os.getloadavg()[0]:.2f}")
+    if gan_rows:
+        print(f"\nMNIST; {args.num_samples} samples vs the 10,000 test images; features of tfgen's "
+              f"MNIST classifier\n")
+        print("| model | config | training wall time | steps | FID | KID (± std) | precision "
+              "| recall | IS |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, description, seconds, steps, v, _ in gan_rows:
+            print(f"| {name} | {description} | {minutes(seconds)} | {steps} | {v['fid']:.2f} | "
+                  f"{v['kid']:.4f} ± {v['kid_std']:.4f} | {v['precision']:.3f} | "
+                  f"{v['recall']:.3f} | {v['is']:.2f} |")
+    if vae_rows:
+        print("\nbinarized MNIST test split (fixed binarization); nats per image\n")
+        print("| model | config | -ELBO | IWAE NLL (K) | examples | training wall time "
+              "| evaluation wall time |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        for name, description, seconds, steps, v, eval_seconds in vae_rows:
+            print(f"| {name} | {description} | {v['negative_elbo']:.2f} | {v['nll']:.2f} "
+                  f"({v['nll_importance_samples']}) | {v['nll_examples']} | {minutes(seconds)} | "
+                  f"{minutes(eval_seconds)} |")
+
+
+if __name__ == "__main__":
+    main()
