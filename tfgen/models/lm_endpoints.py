@@ -145,7 +145,9 @@ def _generate_endpoint(model):
         ids = tf.cast(tokenizer.tf_encode(prompt), tf.int32)
         lengths = tf.cast(ids.row_lengths(), tf.int32)
         with tf.control_dependencies(_check_lengths(model, lengths, params[0])):
-            ids = ids.to_tensor(0)
+            # Everything decoding reads waits for the checks, so their message is the error.
+            ids, lengths = ids.to_tensor(0), tf.identity(lengths)
+            params = [tf.identity(value) for value in params]
         completion = tf.map_fn(decode_one, (ids, lengths, *params),
                                fn_output_signature=tf.TensorSpec([], tf.string))
         return {"completion": completion, "text": tf.strings.join([prompt, completion])}
@@ -191,8 +193,10 @@ def _decode_step_endpoint(model):
             checks.append(tf.debugging.assert_less(
                 position, limit, message=f"position must be below context_length {limit}"))
         with tf.control_dependencies(checks):
-            # next_fn reads only column `index - 1` of its buffer: every column holds `token`.
-            buffer = tf.tile(token[:, None], tf.stack([1, position + 1]))
+            # Every use of `position` waits for the checks (else a gather may fail first).
+            position = tf.identity(position)
+        # next_fn reads only column `index - 1` of its buffer: every column holds `token`.
+        buffer = tf.tile(token[:, None], tf.stack([1, position + 1]))
         logits, cache = model.next_fn(buffer, tf.cast(cache, model.compute_dtype), position + 1)
         return {"logits": tf.cast(logits, tf.float32), "cache": tf.cast(cache, tf.float32)}
 
