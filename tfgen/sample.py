@@ -1,4 +1,4 @@
-"""Draw samples from a trained run: images as a PNG grid, or text from a prompt.
+"""Draw samples from a trained run or a served model: a PNG grid of images, or text.
 
 Image models: `python -m tfgen.sample --run RUN_DIR [--num 64] [--seed 0] [--label N]`
 writes a PNG grid of `model.sample_images(num, seed)` and prints its path (`--label`
@@ -7,6 +7,17 @@ draws one class of a class-conditional model).
 Language models: `python -m tfgen.sample --run RUN_DIR --prompt "ROMEO:" --sampler top_p
 --top-p 0.9 --max-new-tokens 300 [--seed N] [--num N]` prints the prompt and its
 continuation (`model.generate_text`); `--sampler beam --beam-width 4` runs beam search.
+
+From a running TF Serving instead of a run directory: `python -m tfgen.sample
+--server HOST:PORT --model NAME [--grpc] [--version N]` with the same flags. Image
+models write `samples-<NAME>-seed<SEED>.png` in the current directory (or `--out`);
+language models need `--prompt` and take the samplers the exported `generate`
+signature implements (greedy, temperature, top_k, top_p). The port is the REST
+port (8501 by default), or the gRPC port (8500) with `--grpc`.
+
+Exit status: 0 on success; 2 for bad input (flags, a run directory, or a request the
+server rejects: unknown model, version or signature, invalid arguments); 1 when the
+server fails or cannot be reached.
 """
 
 import argparse
@@ -23,6 +34,11 @@ SAMPLER_FLAGS = {
     "beam_width": "num_beams",
     "length_penalty": "length_penalty",
 }
+# Samplers that the exported `generate` signature implements (temperature -> top-k -> top-p).
+SERVER_SAMPLERS = ("greedy", "temperature", "top_k", "top_p")
+# Flags that only `--server` reads; SERVER_TIMEOUT is `--timeout`'s default.
+SERVER_FLAGS = ("model", "grpc", "version", "timeout")
+SERVER_TIMEOUT = 300.0
 
 
 def build_parser(sampler_names):
@@ -31,13 +47,24 @@ def build_parser(sampler_names):
         epilog="Image flags: --num --seed --label --out. Text flags: --prompt --sampler "
                "--temperature --top-k --top-p --beam-width --length-penalty --max-new-tokens "
                "--num --seed.")
-    parser.add_argument("--run", required=True, help="run directory printed by `python -m tfgen.fit`")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run directory printed by `python -m tfgen.fit`")
+    source.add_argument("--server", metavar="HOST:PORT",
+                        help="a running TF Serving: its REST port, or its gRPC port with --grpc")
     parser.add_argument("--num", type=int,
                         help="number of images (default 64) or of text samples (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
     parser.add_argument("--label", type=int,
                         help="class to draw, for class-conditional models (default: all in turn)")
-    parser.add_argument("--out", help="PNG path (default: RUN/samples-seed<SEED>.png)")
+    parser.add_argument("--out", help="PNG path (default: RUN/samples-seed<SEED>.png, or "
+                                      "samples-<MODEL>-seed<SEED>.png with --server)")
+    served = parser.add_argument_group("TF Serving (with --server)")
+    served.add_argument("--model", help="name of the model on the server (required)")
+    served.add_argument("--grpc", action="store_true",
+                        help="use the gRPC API (HOST:PORT is the gRPC port) instead of REST")
+    served.add_argument("--version", type=int, help="model version (default: the latest)")
+    served.add_argument("--timeout", type=float,
+                        help=f"seconds to wait for each reply (default {SERVER_TIMEOUT:g})")
     text = parser.add_argument_group("language models")
     text.add_argument("--prompt", help="text to continue (default: the run's sample_prompt)")
     text.add_argument("--sampler", default="temperature", type=str.lower,
@@ -109,12 +136,106 @@ def sample_images(args, model, epoch):
     return 0
 
 
+def server_sampling(args):
+    """`(temperature, top_k, top_p)` of `generate` for the sampler `args` ask for.
+
+    Raises:
+        ValueError: for a sampler the server cannot run (e.g. beam), naming the valid
+            ones, or a flag the sampler does not take.
+    """
+    name = args.sampler.replace("-", "_")
+    if name not in SERVER_SAMPLERS:
+        raise ValueError(f"--sampler {args.sampler} is not available with --server: the "
+                         f"exported generate signature samples with temperature, top-k and "
+                         f"top-p; valid samplers are: {', '.join(SERVER_SAMPLERS)}")
+    sampler = make_sampler(args)
+    if sampler.name == "greedy":
+        return 0.0, 0, 1.0
+    return (float(sampler.temperature), int(getattr(sampler, "k", None) or 0),
+            float(getattr(sampler, "p", 1.0)))
+
+
+def sample_server_text(args, client):
+    """Prints `--num` continuations of `--prompt` from the served model; returns 0."""
+    from tfgen.serving import remote_sample
+
+    if args.label is not None or args.out is not None:
+        raise ValueError(f"{args.model} is a language model: --label and --out are for image "
+                         f"models; it takes --prompt and the sampler flags")
+    if args.prompt is None:
+        raise ValueError("--prompt is required with --server for a language model (the run's "
+                         "sample_prompt is not on the server)")
+    temperature, top_k, top_p = server_sampling(args)
+    num = 1 if args.num is None else args.num
+    texts = remote_sample.generate_text(client, args.model, [args.prompt] * num,
+                                        args.max_new_tokens, temperature, top_k, top_p,
+                                        args.seed, version=args.version)
+    print(f"# {num} sample(s) from {args.model} at {args.server}, temperature {temperature}, "
+          f"top_k {top_k}, top_p {top_p}", file=sys.stderr)
+    print("\n\n".join(args.prompt + text for text in texts))
+    return 0
+
+
+def sample_server_images(args, client):
+    """Writes a PNG grid of `--num` images from the served model; returns 0."""
+    from tfgen.images import grid, write_png
+    from tfgen.serving import remote_sample
+
+    check_no_text_flags(args, f"{args.model} is an image model")
+    num = 64 if args.num is None else args.num
+    suffix = "" if args.label is None else f"-label{args.label}"
+    out = Path(args.out or f"samples-{args.model}-seed{args.seed}{suffix}.png")
+    images = remote_sample.sample_images(client, args.model, num, args.seed, label=args.label,
+                                         version=args.version)
+    write_png(out, grid(images, columns=math.ceil(math.sqrt(num))))
+    print(f"{num} samples from {args.model} at {args.server}: {out}")
+    return 0
+
+
+def check_no_text_flags(args, what):
+    """A ValueError naming the text-only flags set in `args`, for an image model."""
+    text_flags = [f"--{f.replace('_', '-')}" for f in ("prompt", *SAMPLER_FLAGS)
+                  if getattr(args, f) is not None]
+    if text_flags:
+        raise ValueError(f"{', '.join(text_flags)} apply to language models; {what}")
+
+
+def sample_server(args):
+    """`--server`: samples through TF Serving; returns the exit code."""
+    from tfgen.serving import ServingError, ServingRequestError, connect, remote_sample
+
+    try:
+        if not args.model:
+            raise ValueError("--server needs --model NAME, the name the server serves the "
+                             "model under")
+        if args.version is not None and args.version < 1:
+            raise ValueError(f"--version must be at least 1, got {args.version}")
+        timeout = SERVER_TIMEOUT if args.timeout is None else args.timeout
+        with connect(args.server, grpc=args.grpc, timeout=timeout) as client:
+            if remote_sample.model_kind(client, args.model, args.version) == remote_sample.TEXT:
+                return sample_server_text(args, client)
+            return sample_server_images(args, client)
+    except (ValueError, ServingRequestError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ServingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
 def main(argv=None):
     from tfgen import samplers
 
     args = build_parser(samplers.names()).parse_args(argv)
     if args.num is not None and args.num < 1:
         print(f"error: --num must be at least 1, got {args.num}", file=sys.stderr)
+        return 2
+    if args.server is not None:
+        return sample_server(args)
+    server_flags = [f"--{f}" for f in SERVER_FLAGS if getattr(args, f) not in (None, False)]
+    if server_flags:
+        print(f"error: {', '.join(server_flags)} apply with --server only, not with --run",
+              file=sys.stderr)
         return 2
     from tfgen.models import LanguageModel
     from tfgen.training import load_run
@@ -126,11 +247,7 @@ def main(argv=None):
                 raise ValueError(f"{args.run} is a language model: --label and --out are for "
                                  f"image models; it takes --prompt and the sampler flags")
             return sample_text(args, model, config, epoch)
-        text_flags = [f"--{f.replace('_', '-')}" for f in ("prompt", *SAMPLER_FLAGS)
-                      if getattr(args, f) is not None]
-        if text_flags:
-            raise ValueError(f"{', '.join(text_flags)} apply to language models; {args.run} "
-                             f"is an image model ({config.model})")
+        check_no_text_flags(args, f"{args.run} is an image model ({config.model})")
         return sample_images(args, model, epoch)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

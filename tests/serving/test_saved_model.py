@@ -213,9 +213,10 @@ class ExportCliTest(tf.test.TestCase):
     def test_unknown_quantization_exits_2_naming_the_valid_ones(self):
         run_dir = self.create_tempdir().full_path
         with _captured_stderr() as stderr, self.assertRaises(SystemExit) as exit_:
-            export_cli.main(["--run", run_dir, "--quantize", "float32,int8"])
+            export_cli.main(["--run", run_dir, "--tflite", "float32,int8"])
         self.assertEqual(exit_.exception.code, 2)
-        self.assertIn("unknown quantization 'int8'; valid: float32, dynamic_range, float16",
+        self.assertIn("unknown quantization 'int8'; valid: float32, dynamic_range, float16 "
+                      "(dynamic = dynamic_range)",
                       stderr.getvalue())
 
     def test_missing_run_exits_2(self):

@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 import math
 import shutil
 import tempfile
@@ -62,27 +63,45 @@ class TFLiteTest(tf.test.TestCase):
         self.assertAllEqual(interpreter.get_input_details()[0]["shape_signature"], [-1, LATENT_DIM])
 
     def test_float32_parity(self):
-        difference = self.parity[self.files["float32"]]
-        self.assertLess(difference, 1e-5)
+        parity = self.parity[self.files["float32"]]
+        self.assertLess(parity.max_abs, 1e-5)
+        self.assertLessEqual(parity.mean_abs, parity.max_abs)
 
     def test_quantized_parity_is_loose_but_finite(self):
         for quantization in ("dynamic_range", "float16"):
-            difference = self.parity[self.files[quantization]]
-            self.assertTrue(math.isfinite(difference), quantization)
-            self.assertLess(difference, 0.05, quantization)
+            parity = self.parity[self.files[quantization]]
+            self.assertTrue(math.isfinite(parity.max_abs), quantization)
+            self.assertLess(parity.max_abs, 0.05, quantization)
+            self.assertBetween(parity.mean_abs, 0.0, parity.max_abs)
         # Quantization changes the numbers, but not beyond recognition.
-        self.assertGreater(self.parity[self.files["dynamic_range"]], 0.0)
+        self.assertGreater(self.parity[self.files["dynamic_range"]].mean_abs, 0.0)
 
     def test_parity_at_other_batch_sizes(self):
         for batch_size in (1, 3):
             parity = serving.tflite_parity(self.version_dir, [self.files["float32"]],
                                            batch_size=batch_size, seed=1)
-            self.assertLess(parity[self.files["float32"]], 1e-5, batch_size)
+            self.assertLess(parity[self.files["float32"]].max_abs, 1e-5, batch_size)
 
     def test_litert_matches_the_keras_model(self):
         z = np.random.default_rng(3).standard_normal((5, LATENT_DIM)).astype("float32")
         runner = Interpreter(model_path=str(self.files["float32"])).get_signature_runner("decode")
         self.assertAllClose(runner(z=z)["pixel_means"], self.model.pixel_means(z), atol=1e-5)
+
+    def test_fixed_batch_files_take_that_batch_and_keep_parity(self):
+        out_dir = self.create_tempdir().full_path
+        (path,) = serving.write_tflite_files(self.version_dir, ["decode"], ["float32"],
+                                             out_dir=out_dir, batch_size=2)
+        self.assertEqual(path.name, "decode.float32.batch2.tflite")
+        interpreter = Interpreter(model_path=str(path))
+        self.assertAllEqual(interpreter.get_input_details()[0]["shape_signature"], [2, LATENT_DIM])
+        # The parity check runs the file at its own batch, whatever batch_size it is given.
+        parity = serving.tflite_parity(self.version_dir, [path], batch_size=8)[path]
+        self.assertLess(parity.max_abs, 1e-5)
+        z = np.random.default_rng(4).standard_normal((2, LATENT_DIM)).astype("float32")
+        runner = interpreter.get_signature_runner("decode")
+        self.assertAllClose(runner(z=z)["pixel_means"], self.model.pixel_means(z), atol=1e-5)
+        with self.assertRaisesRegex(ValueError, "batch_size must be at least 1"):
+            serving.convert(self.version_dir, "decode", batch_size=0)
 
     def test_unknown_quantization_names_the_valid_ones(self):
         with self.assertRaisesRegex(ValueError, "'int8'.*float32, dynamic_range, float16"):
@@ -134,8 +153,14 @@ class ExportRunTest(tf.test.TestCase):
                          ["decode.float32.tflite", "decode.dynamic_range.tflite",
                           "decode.float16.tflite"])
         self.assertTrue(all(p.is_file() for p in report.tflite))
-        self.assertLess(report.tflite[report.version_dir / "tflite" / "decode.float32.tflite"], 1e-5)
-        self.assertTrue(all(math.isfinite(d) for d in report.tflite.values()))
+        float32 = report.tflite[report.version_dir / "tflite" / "decode.float32.tflite"]
+        self.assertLess(float32.max_abs, 1e-5)
+        self.assertTrue(all(math.isfinite(p.max_abs) for p in report.tflite.values()))
+        saved = json.loads((report.version_dir / "tflite" / "parity.json").read_text())
+        self.assertEqual(saved["files"]["decode.float32.tflite"],
+                         {"max_abs_difference": float32.max_abs,
+                          "mean_abs_difference": float32.mean_abs})
+        self.assertLen(saved["files"], 3)
         # The exported weights are the trained ones.
         loaded = tf.saved_model.load(str(report.version_dir))
         z = tf.constant([[0.5, -1.0]])
@@ -145,7 +170,7 @@ class ExportRunTest(tf.test.TestCase):
     def test_cli_prints_version_signatures_and_parity(self):
         out = self.tmp / "models-cli"
         argv = ["--run", str(self.run_dir), "--out", str(out), "--name", "tiny",
-                "--quantize", "float32,float16"]
+                "--tflite", "float32,float16"]
         with contextlib.redirect_stdout(io.StringIO()) as stdout:
             self.assertEqual(export_cli.main(argv), 0)
             self.assertEqual(export_cli.main(argv[:6]), 0)  # No TFLite: the next version.
@@ -155,8 +180,8 @@ class ExportRunTest(tf.test.TestCase):
         self.assertIn("  decode: z float32 [?, 2] -> pixel_means float32 [?, 8, 8, 1]", printed)
         self.assertIn("  serving_default (= sample): num int32 [], seed int32 [] -> images "
                       "float32 [?, 8, 8, 1]", printed)
-        self.assertRegex(printed, r"decode\.float16\.tflite  [0-9.]+ KiB  max abs difference "
-                                  r"vs SavedModel: [0-9.e-]+")
+        self.assertRegex(printed, r"decode\.float16\.tflite  [0-9.]+ KiB  difference vs "
+                                  r"SavedModel: max abs [0-9.e-]+, mean abs [0-9.e-]+")
         self.assertEqual(sorted(p.name for p in (out / "tiny" / "1" / "tflite").iterdir()),
-                         ["decode.float16.tflite", "decode.float32.tflite"])
+                         ["decode.float16.tflite", "decode.float32.tflite", "parity.json"])
         self.assertFalse((out / "tiny" / "2" / "tflite").exists())

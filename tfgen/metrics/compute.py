@@ -64,19 +64,12 @@ def compute_metrics(metrics, *, real_features=None, fake_features=None,
     if "is" in wanted:
         results["is"], results["is_std"] = inception_score(
             _require(fake_probabilities, "fake_probabilities", "is"), splits=is_splits)
-    if wanted & {"precision", "recall"}:
-        name = sorted(wanted & {"precision", "recall"})[0]
-        precision, recall = precision_recall(
-            _require(real_features, "real_features", name),
-            _require(fake_features, "fake_features", name), k=pr_k)
-        results.update({key: value for key, value in
-                        (("precision", precision), ("recall", recall)) if key in wanted})
-    if wanted & {"density", "coverage"}:
-        name = sorted(wanted & {"density", "coverage"})[0]
-        density, coverage = density_coverage(
-            _require(real_features, "real_features", name),
-            _require(fake_features, "fake_features", name), k=dc_k)
-        results.update({key: value for key, value in
-                        (("density", density), ("coverage", coverage)) if key in wanted})
+    for pair, function, k in ((("precision", "recall"), precision_recall, pr_k),
+                              (("density", "coverage"), density_coverage, dc_k)):
+        if wanted & set(pair):
+            name = sorted(wanted & set(pair))[0]
+            values = function(_require(real_features, "real_features", name),
+                              _require(fake_features, "fake_features", name), k=k)
+            results.update({key: value for key, value in zip(pair, values) if key in wanted})
     return {spec.name: results[spec.name] for spec in specs} | {
         key: value for key, value in results.items() if key.endswith("_std")}

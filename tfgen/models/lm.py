@@ -327,32 +327,13 @@ class LanguageModel(GenerativeModel):
             raise ValueError(f"this {type(self).__name__} has no tokenizer; pass tokenizer= "
                              f"when building it, or use generate() with token ids")
         single = isinstance(prompts, str)
-        texts = [prompts] if single else list(prompts)
-        if not texts or not all(isinstance(t, str) for t in texts):
-            raise ValueError(f"prompts must be a string or a non-empty list of strings, got "
-                             f"{prompts!r}")
-        ids = [self.tokenizer.encode(text) for text in texts]
-        empty = [repr(t) for t, i in zip(texts, ids) if not i]
-        if empty:
-            raise ValueError(f"the prompt {empty[0]} is empty; generation needs at least one "
-                             f"prompt token")
-        stops = None
-        if stop_texts:
-            stops = []
-            for text in stop_texts:
-                encoded = self.tokenizer.encode(text)
-                if len(encoded) != 1:
-                    raise ValueError(f"the stop text {text!r} is {len(encoded)} tokens; a stop "
-                                     f"text must be exactly one token")
-                stops.append(encoded[0])
+        ids = lm_decoding.encode_prompts(self.tokenizer, [prompts] if single else prompts)
+        stops = lm_decoding.stop_token_ids(self.tokenizer, stop_texts)
         tokens = self.generate(tf.ragged.constant(ids, tf.int32), sampler=sampler,
                                max_new_tokens=max_new_tokens, seed=seed, stop_token_ids=stops,
                                jit_compile=jit_compile).numpy()
-        outputs = []
-        for row, prompt in zip(tokens, ids):
-            generated = list(row[len(prompt):len(prompt) + max_new_tokens])
-            ends = [i for i, token in enumerate(generated) if stops and token in stops]
-            outputs.append(self.tokenizer.decode(generated[:ends[0] + 1] if ends else generated))
+        outputs = lm_decoding.decode_continuations(self.tokenizer, tokens, ids, max_new_tokens,
+                                                   stops)
         return outputs[0] if single else outputs
 
     def _make_generate_fn(self, sampler, start, max_new_tokens, stop_token_ids, use_cache,

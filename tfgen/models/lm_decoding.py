@@ -18,6 +18,53 @@ from tfgen.text.tokenizers import PAD_ID
 _SEGMENT_SEED_STRIDE = 1_000_003
 
 
+def encode_prompts(tokenizer, prompts):
+    """Token ids of each text prompt, `[[id, ...], ...]`.
+
+    Raises:
+        ValueError: if `prompts` is not a non-empty list of strings, or a prompt
+            encodes to no tokens.
+    """
+    texts = list(prompts) if isinstance(prompts, (list, tuple)) else None
+    if not texts or not all(isinstance(t, str) for t in texts):
+        raise ValueError(f"prompts must be a string or a non-empty list of strings, got "
+                         f"{prompts!r}")
+    ids = [tokenizer.encode(text) for text in texts]
+    empty = [repr(t) for t, i in zip(texts, ids) if not i]
+    if empty:
+        raise ValueError(f"the prompt {empty[0]} is empty; generation needs at least one "
+                         f"prompt token")
+    return ids
+
+
+def stop_token_ids(tokenizer, stop_texts):
+    """The token id of each stop text, or None without stop texts.
+
+    Raises:
+        ValueError: if a stop text is not exactly one token.
+    """
+    if not stop_texts:
+        return None
+    stops = []
+    for text in stop_texts:
+        encoded = tokenizer.encode(text)
+        if len(encoded) != 1:
+            raise ValueError(f"the stop text {text!r} is {len(encoded)} tokens; a stop "
+                             f"text must be exactly one token")
+        stops.append(encoded[0])
+    return stops
+
+
+def decode_continuations(tokenizer, tokens, prompt_ids, max_new_tokens, stops):
+    """Text of each row's continuation: the tokens after its prompt, up to and with a stop token."""
+    outputs = []
+    for row, prompt in zip(tokens, prompt_ids):
+        generated = list(row[len(prompt):len(prompt) + max_new_tokens])
+        ends = [i for i, token in enumerate(generated) if stops and token in stops]
+        outputs.append(tokenizer.decode(generated[:ends[0] + 1] if ends else generated))
+    return outputs
+
+
 def without_padding(next_fn, pad_id=PAD_ID):
     """Wraps a `next_fn` so the padding id is never chosen (it is not text; it decodes to "")."""
 

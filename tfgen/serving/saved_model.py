@@ -161,6 +161,7 @@ def export_saved_model(model, base_dir, name, before_publish=None):
         raise ValueError(f"model name {name!r} must be one path component, e.g. 'vae-mnist'")
     model_dir = Path(base_dir) / name
     model_dir.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_exports(model_dir)
     # mkdir (not mkdtemp) so the version gets the usual permissions, readable by a server.
     tmp = model_dir / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
@@ -190,6 +191,63 @@ def _publish(tmp, model_dir):
                 if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                     raise
         version = max(version + 1, next_version(model_dir))
+
+
+def remove_abandoned_exports(model_dir):
+    """Removes `.tmp-<pid>-*` directories of exports whose process no longer runs.
+
+    An export killed mid-write (SIGKILL, power loss) leaves its hidden temporary
+    directory behind; TF Serving never looks at it, and the next export into the
+    same model directory deletes it.
+
+    Returns:
+        The removed directories.
+    """
+    removed = []
+    for child in Path(model_dir).iterdir():
+        match = re.fullmatch(re.escape(TMP_PREFIX) + r"([0-9]+)-[0-9a-f]+", child.name)
+        if match and child.is_dir() and not _process_exists(int(match.group(1))):
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child)
+    return removed
+
+
+def _process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # Another user's process.
+        return True
+    return True
+
+
+def remove_old_versions(model_dir, keep):
+    """Deletes all but the `keep` highest versions of `model_dir`.
+
+    Each version disappears in one rename (to a hidden `.tmp-*` name, then
+    deleted), so a server polling the directory sees a version whole or not at
+    all. With TF Serving's default policy (serve the latest version) the newest
+    one is the one served, so removing older ones is safe.
+
+    Args:
+        model_dir: `<base_dir>/<name>`.
+        keep: how many versions to keep, at least 1.
+
+    Returns:
+        The removed version numbers.
+
+    Raises:
+        ValueError: if `keep` is less than 1.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1 (the version just exported), got {keep}")
+    removed = versions(model_dir)[:-keep]
+    for version in removed:
+        doomed = Path(model_dir) / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        os.rename(Path(model_dir) / str(version), doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+    return removed
 
 
 def describe_signatures(saved_model_dir):
