@@ -32,8 +32,9 @@ are all set to `--threads` (default: every core this process may use).
                                            [--calls 200] [--batch-calls 20] [--threads N]
                                            [--json results.json]
 
-On 2 cores the default run takes about 2 minutes; `--quantize dynamic_range,float16`
-about 7 (dynamic-range convolution models are slow in LiteRT at batch 64).
+On 2 cores the default run takes about 4 minutes (each model is converted three
+times: any batch, batch 1, batch 64); `--quantize dynamic_range,float16` takes longer
+(dynamic-range convolution models are slow in LiteRT without a fixed batch).
 """
 
 import argparse
