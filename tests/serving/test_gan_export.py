@@ -71,6 +71,9 @@ class CGANExportTest(tf.test.TestCase):
         self.assertEqual(serving.format_spec(generate["inputs"]["labels"]), "int32 [?]")
         self.assertEqual(serving.format_spec(generate["outputs"]["images"]), "float32 [?, 8, 8, 1]")
         self.assertEqual(sorted(signatures["sample"]["inputs"]), ["label", "num", "seed"])
+        documented = (self.report.version_dir / "signatures.md").read_text()
+        self.assertIn("| `labels` | int32 | [?] |", documented)
+        self.assertIn("| `label` | int32 | [] (scalar) |", documented)
 
     def test_tflite_generate_matches_the_saved_model(self):
         names = sorted(path.name for path in self.report.tflite)

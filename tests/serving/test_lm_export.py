@@ -166,6 +166,10 @@ class CharModelExportTest(tf.test.TestCase):
         self.assertEqual(serving.format_spec(step["outputs"]["logits"]), f"float32 [?, {vocab}]")
         self.assertEqual(serving.format_spec(described["next_token_logits"]["outputs"]["logits"]),
                          f"float32 [?, {vocab}]")
+        serving.check_predict_method(self.dirs["gpt"])
+        documented = serving.signatures_markdown(self.dirs["gpt"], "gpt", "generate")
+        self.assertIn("| `prompt` | string | [?] |", documented)
+        self.assertIn("| `position` | int32 | [] (scalar) |", documented)
 
     def test_parameters_per_prompt_or_once_for_all(self):
         generate = self.loaded["lstm"].signatures["generate"]
