@@ -3,11 +3,9 @@
 import contextlib
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,12 +14,10 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from tfgen import config as config_lib
 from tfgen import export as export_cli
-from tfgen import serving, training
-from tfgen.models import VAEConfig
+from tfgen import serving
 from test_saved_model import tiny_vae
-from test_tflite import write_npz
+from test_tflite import train_tiny_run
 
 
 def parse_config(path):
@@ -126,13 +122,7 @@ class ExportRunLayoutTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp = Path(tempfile.mkdtemp(prefix="export-layout-test-"))
-        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
-        config = config_lib.resolve(VAEConfig, dict(
-            dataset=f"npz:{write_npz(cls.tmp)}", batch_size=8, epochs=1, steps_per_epoch=2,
-            validation_steps=1, latent_dim=2, filters=2, sample_grid_size=2, seed=3))
-        cls.run_dir = cls.tmp / "vae-tiny"
-        training.train(config, run_dir=cls.run_dir, verbose=0)
+        cls.tmp, cls.run_dir, _ = train_tiny_run(cls, "export-layout-test-")
 
     def export(self, *flags):
         with contextlib.redirect_stdout(io.StringIO()) as stdout:

@@ -126,6 +126,18 @@ def write_npz(directory, size=8):
     return path
 
 
+def train_tiny_run(test_class, prefix):
+    """`(tmp_dir, run_dir, model)`: a one-epoch, two-step VAE run in a temporary directory
+    that is removed after `test_class`'s tests."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    test_class.addClassCleanup(shutil.rmtree, tmp, ignore_errors=True)
+    config = config_lib.resolve(VAEConfig, dict(
+        dataset=f"npz:{write_npz(tmp)}", batch_size=8, epochs=1, steps_per_epoch=2,
+        validation_steps=1, latent_dim=2, filters=2, sample_grid_size=2, seed=3))
+    run_dir = tmp / "vae-tiny"
+    return tmp, run_dir, training.train(config, run_dir=run_dir, verbose=0).model
+
+
 @pytest.mark.slow
 class ExportRunTest(tf.test.TestCase):
     """A real (one-epoch, two-step) run from the fit loop, exported by the library and the CLI."""
@@ -133,13 +145,7 @@ class ExportRunTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tmp = Path(tempfile.mkdtemp(prefix="export-run-test-"))
-        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
-        config = config_lib.resolve(VAEConfig, dict(
-            dataset=f"npz:{write_npz(cls.tmp)}", batch_size=8, epochs=1, steps_per_epoch=2,
-            validation_steps=1, latent_dim=2, filters=2, sample_grid_size=2, seed=3))
-        cls.run_dir = cls.tmp / "vae-tiny"
-        cls.trained = training.train(config, run_dir=cls.run_dir, verbose=0).model
+        cls.tmp, cls.run_dir, cls.trained = train_tiny_run(cls, "export-run-test-")
 
     def test_export_run_with_all_quantizations(self):
         out = self.tmp / "models-lib"
