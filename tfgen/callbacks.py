@@ -4,6 +4,7 @@ Each reads only what a model family declares (`summary_images`, `sample_images`,
 `generate_text`), so it works for every family of its modality.
 """
 
+import dataclasses
 import json
 import math
 import os
@@ -12,8 +13,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen.checkpoints import save_checkpoint
 from tfgen.files import write_atomically
 from tfgen.images import grid, write_png
+from tfgen.interrupts import TrainingInterrupted
 
 
 class ImageGrids(keras.callbacks.Callback):
@@ -78,11 +81,53 @@ class TextSamples(keras.callbacks.Callback):
                              "\n\n".join(texts) + "\n")
 
 
+@dataclasses.dataclass
+class Divergence:
+    """Where training first produced non-finite values.
+
+    Attributes:
+        epoch: the epoch, counted from 0.
+        step: the global step (optimizer updates done, counting the bad one).
+        values: `{metric: value}` of every logged metric (or `"weights"`) that
+            was NaN or infinite there.
+    """
+
+    epoch: int
+    step: int
+    values: dict
+
+    @property
+    def metric(self):
+        """The first metric that became NaN or infinite (in log order)."""
+        return next(iter(self.values))
+
+    def __str__(self):
+        names = ", ".join(f"{name!r} ({value})" for name, value in self.values.items())
+        return (f"{names} became NaN or infinite in epoch {self.epoch + 1} at global step "
+                f"{self.step}")
+
+
+def nonfinite_values(logs):
+    """`{name: value}` of the logged values that are NaN or infinite (empty if none)."""
+    means = {name: float(np.mean(np.asarray(value))) for name, value in (logs or {}).items()}
+    return {name: value for name, value in means.items() if not math.isfinite(value)}
+
+
+def weights_finite(model):
+    """Whether every trainable weight of `model` is finite."""
+    return all(np.isfinite(np.asarray(v)).all() for v in model.trainable_variables)
+
+
+def _global_step(model):
+    return int(model.optimizer.iterations.numpy())
+
+
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves a `tf.train.CheckpointManager` checkpoint at the end of every good epoch.
 
-    An epoch whose logged metrics are not finite (a NaN loss) is not saved, so the
-    last checkpoint is always the last good state.
+    A step or epoch whose logged metrics (or, at the epoch's end, weights) are not
+    finite stops training and is not saved, so the last checkpoint is always the
+    last good state; `divergence` says where it happened.
 
     Args:
         manager: the `tf.train.CheckpointManager`.
@@ -93,27 +138,97 @@ class EpochCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.manager = manager
         self.epoch = epoch
-        self.diverged_in_epoch = None
+        self.divergence = None
 
-    def _diverged(self, epoch):
-        if self.diverged_in_epoch is None:
-            self.diverged_in_epoch = epoch
+    @property
+    def diverged_in_epoch(self):
+        return None if self.divergence is None else self.divergence.epoch
+
+    def _diverged(self, epoch, values):
+        if self.divergence is None:
+            self.divergence = Divergence(epoch, _global_step(self.model), values)
         self.model.stop_training = True
 
     def on_epoch_begin(self, epoch, logs=None):
         self.current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if not all(math.isfinite(float(np.mean(np.asarray(v)))) for v in (logs or {}).values()):
-            self._diverged(self.current_epoch)
+        bad = nonfinite_values(logs)
+        if bad:
+            self._diverged(self.current_epoch, bad)
 
     def on_epoch_end(self, epoch, logs=None):
-        values = {k: float(np.mean(np.asarray(v))) for k, v in (logs or {}).items()}
-        if self.diverged_in_epoch is not None or not all(map(math.isfinite, values.values())):
-            self._diverged(epoch)
+        bad = nonfinite_values(logs)
+        if not bad and not weights_finite(self.model):
+            bad = {"weights": math.nan}
+        if self.divergence is not None or bad:
+            self._diverged(epoch, bad)
             return
         self.epoch.assign(epoch + 1)
-        self.manager.save(checkpoint_number=epoch + 1)
+        save_checkpoint(self.manager, epoch + 1)
+
+
+class StepBackup(keras.callbacks.Callback):
+    """Backs up the training state every `every_steps` steps, and on Ctrl-C or SIGTERM.
+
+    Saves to `checkpoints.backups` (numbered by global step) at batch ends: every
+    `every_steps` steps, and at the first batch end after `stop_signals` recorded a
+    signal, after which it raises `TrainingInterrupted` (raising there, between two
+    steps, skips validation and the epoch-end callbacks of an unfinished epoch). An
+    epoch's last batch is left to `EpochCheckpoint` (the epoch checkpoint follows
+    validation); a signal that arrives then, or during validation or the epoch-end
+    callbacks, stops training right after the epoch checkpoint, so this callback goes
+    last in the list. A state with non-finite metrics or weights is never saved, and
+    nothing is saved after another callback stopped training (a divergence).
+
+    When a run resumes mid-epoch, `resume` (a `tfgen.checkpoints.ResumePoint`)
+    carries the metric trackers' state, which is re-applied after Keras resets the
+    metrics at the start of the epoch, so the epoch's logged means equal the
+    uninterrupted run's.
+
+    Args:
+        checkpoints: the run's `tfgen.checkpoints.RunCheckpoints`.
+        steps_per_epoch: batches per epoch.
+        every_steps: steps between backups; 0 backs up only on a signal.
+        stop_signals: a `tfgen.interrupts.StopSignals` (or `None`).
+        metric_variables: the variables of `model.metrics`, in the backup's order.
+        resume: the `ResumePoint` the run started from, or `None`.
+    """
+
+    def __init__(self, checkpoints, steps_per_epoch, every_steps, stop_signals=None,
+                 metric_variables=(), resume=None):
+        super().__init__()
+        self.checkpoints, self.steps_per_epoch = checkpoints, steps_per_epoch
+        self.every_steps, self.stop_signals = every_steps, stop_signals
+        self.metric_variables = list(metric_variables)
+        self.pending_metric_values = resume.metric_values if resume else None
+
+    def _stop_requested(self):
+        return self.stop_signals is not None and self.stop_signals.signum is not None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.pending_metric_values is not None:
+            for variable, value in zip(self.metric_variables, self.pending_metric_values):
+                variable.assign(value)
+            self.pending_metric_values = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _global_step(self.model)
+        if self.model.stop_training or step % self.steps_per_epoch == 0:
+            return
+        stop = self._stop_requested()
+        if not stop and not (self.every_steps and step % self.every_steps == 0):
+            return
+        if nonfinite_values(logs) or not weights_finite(self.model):
+            return  # The next step's loss shows it; EpochCheckpoint then stops training.
+        path = self.checkpoints.save_backup(step)
+        if stop:
+            raise TrainingInterrupted(self.stop_signals.signum, step, path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._stop_requested() and not self.model.stop_training:
+            raise TrainingInterrupted(self.stop_signals.signum, _global_step(self.model),
+                                      self.checkpoints.epochs.latest_checkpoint)
 
 
 class QualityMetrics(keras.callbacks.Callback):
@@ -144,7 +259,8 @@ class QualityMetrics(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         from tfgen.metrics.extractors import get_extractor
 
-        self.extractor = get_extractor(self.extractor_name, self.dataset)
+        if self.extractor is None:  # A resumed partial epoch and the rest are two fits.
+            self.extractor = get_extractor(self.extractor_name, self.dataset)
 
     def on_epoch_end(self, epoch, logs=None):
         from tfgen.evaluation import sample_quality
@@ -201,7 +317,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         value = float(np.mean(value))
         if self.is_better(value):
             self.best = value
-            self.manager.save(checkpoint_number=epoch + 1)
+            save_checkpoint(self.manager, epoch + 1)
             write_atomically(self.record_path, json.dumps(
                 {"metric": self.metric, "value": value, "epoch": epoch + 1,
                  "higher_is_better": self.higher_is_better}, indent=2) + "\n")

@@ -20,6 +20,10 @@ def atomic_write(path, mode="wb"):
 
     Yields:
         The open temporary file.
+
+    Raises:
+        OSError: if writing fails; its `filename` is `path` when the operating
+            system named no file (a full disk, a file-size limit).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,6 +35,12 @@ def atomic_write(path, mode="wb"):
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        if error.errno is None or error.filename is not None:
+            raise
+        # A failed write (e.g. EFBIG, ENOSPC) names no file: name the one being written.
+        raise type(error)(error.errno, error.strerror, str(path)) from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -2,9 +2,14 @@
 
 Parses the command line, resolves the config, and calls `tfgen.training.train`.
 Running the same command again resumes the run from its last checkpoint.
+
+Exit status: 0 done; 1 the loss diverged or a file could not be written; 2 bad
+input, or the run directory is in use by another fit; 128 + N stopped by signal N
+(130 Ctrl-C, 143 SIGTERM) after saving the current step.
 """
 
 import argparse
+import shlex
 import sys
 
 from tfgen import config as config_lib
@@ -55,20 +60,34 @@ def main(argv=None):
         print(config_lib.to_yaml(config), end="")
         return 0
 
-    from tfgen import training
+    from tfgen import run_lock, training
+    from tfgen.checkpoints import CheckpointWriteError
+    from tfgen.interrupts import TrainingInterrupted
 
+    command = _resume_command(argv)
     try:
         result = training.train(config, run_dir=args.run_dir, verbose=2 if args.quiet else "auto")
-    except (config_lib.ConfigError, ValueError, data.DatasetUnavailableError) as error:
+    except (config_lib.ConfigError, ValueError, data.DatasetUnavailableError,
+            run_lock.RunLockedError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except training.TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except TrainingInterrupted as error:
+        print(f"\ninterrupted: rerun the same command to resume from global step {error.step} "
+              f"(saved in {error.path}):\n  {command}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
-        print("\ninterrupted: rerun the same command to resume from the last finished epoch.",
-              file=sys.stderr)
+        print(f"\ninterrupted: rerun the same command to resume from the last saved checkpoint:"
+              f"\n  {command}", file=sys.stderr)
         return 130
+    except OSError as error:  # CheckpointWriteError, or a run file that could not be written.
+        what = "could not write checkpoint" if isinstance(error, CheckpointWriteError) else "on"
+        print(f"error: {what} {error.filename or '(unnamed file)'}: {error.strerror or error}\n"
+              f"The checkpoints written before are intact: fix the cause, then rerun the same "
+              f"command to resume:\n  {command}", file=sys.stderr)
+        return 1
     if result.initial_epoch >= config.epochs:
         print(f"{result.run_dir} already finished {config.epochs} epochs; nothing to train "
               f"(raise --set epochs=N to train longer).")
@@ -77,6 +96,14 @@ def main(argv=None):
     print(f"samples:       {result.samples}")
     print(f"Keras model:   {result.model_file}")
     return 0
+
+
+def _resume_command(argv):
+    """The command line that resumes this run: the one that started it."""
+    if argv is None:
+        return shlex.join(getattr(sys, "orig_argv", None) or ["python", "-m", "tfgen.fit",
+                                                              *sys.argv[1:]])
+    return shlex.join(["python", "-m", "tfgen.fit", *argv])
 
 
 if __name__ == "__main__":

@@ -1,15 +1,20 @@
 """The fit loop behind `python -m tfgen.fit`: one call, also used by the tests.
 
-`train(config)` picks the strategy, loads the data, builds and compiles the model
-inside the strategy scope, restores the latest checkpoint of the run directory if
-there is one, and runs `model.fit` with TensorBoard, image-grid and checkpoint
-callbacks (the dataset side, image or text, is `tfgen.training_data`). Running it again on the same run directory resumes where it stopped.
+`train(config)` picks the strategy, locks the run directory (`tfgen.run_lock`),
+loads the data, builds and compiles the model inside the strategy scope, restores
+the newest checkpoint of the run directory if there is one (an epoch checkpoint
+or a step backup, `tfgen.checkpoints`), and runs `model.fit` with TensorBoard,
+image-grid, checkpoint and step-backup callbacks (the dataset side, image or
+text, is `tfgen.training_data`). Running it again on the same run directory
+resumes where it stopped, mid-epoch if it stopped mid-epoch. Ctrl-C and SIGTERM
+save the current step and raise `TrainingInterrupted` (`tfgen.interrupts`).
 """
 
 import dataclasses
 import json
 import os
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -18,21 +23,31 @@ import tensorflow as tf
 
 from tfgen import config as config_lib
 from tfgen import data as data_lib
-from tfgen import models, training_data
-from tfgen.callbacks import BestCheckpoint, EpochCheckpoint, QualityMetrics
+from tfgen import models, run_lock, training_data
+from tfgen.callbacks import BestCheckpoint, EpochCheckpoint, QualityMetrics, StepBackup
+from tfgen.checkpoints import RunCheckpoints
 from tfgen.distribute import make_strategy, resolve_jit_compile
 from tfgen.files import write_atomically
+from tfgen.interrupts import StopSignals
 
 CONFIG_FILE = "config.yaml"
 DATASET_INFO_FILE = "dataset_info.json"
 MODEL_FILE = "model.keras"
 # Keys that may change when a run is resumed; any other change needs a new run directory.
 RESUMABLE_CHANGES = ("epochs", "validation_steps", "eval_every_epochs", "eval_metrics",
-                     "eval_num_samples", "eval_extractor", "best_metric")
+                     "eval_num_samples", "eval_extractor", "best_metric", "backup_every_steps")
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the run directory keeps the last good checkpoint."""
+    """A metric became NaN or infinite; the run directory keeps the last good checkpoint.
+
+    Attributes:
+        divergence: a `tfgen.callbacks.Divergence` (epoch, global step, metric, value).
+    """
+
+    def __init__(self, message, divergence=None):
+        super().__init__(message)
+        self.divergence = divergence
 
 
 @dataclasses.dataclass
@@ -48,6 +63,7 @@ class TrainResult:
     initial_epoch: int
     samples: Path
     model_file: Path
+    initial_step: int = 0
 
 
 def default_run_dir(config, root="runs"):
@@ -81,8 +97,14 @@ def _plain(value):
 
 def _save_model_atomically(model, path):
     tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        if error.errno is None or error.filename is not None:
+            raise
+        raise type(error)(error.errno, error.strerror, str(path)) from error
 
 
 def train(config, run_dir=None, verbose="auto"):
@@ -92,19 +114,30 @@ def train(config, run_dir=None, verbose="auto"):
         config: a resolved `TrainConfig` subclass instance (see `tfgen.config.resolve`).
         run_dir: where checkpoints, TensorBoard logs, the config and samples go;
             default `runs/<model>-<dataset>`.
-        verbose: passed to `model.fit` (`"auto"` shows a progress bar).
+        verbose: passed to `model.fit` (`"auto"` shows a progress bar); 0 also
+            silences the line that says where a resumed run continues.
 
     Returns:
         A `TrainResult`.
 
     Raises:
-        TrainingDiverged: if the loss became NaN; the last good checkpoint stays.
+        RunLockedError: at once, if another process is training into `run_dir`.
+        TrainingDiverged: if a metric became NaN or infinite; the last good
+            checkpoint stays the newest.
+        TrainingInterrupted: on Ctrl-C or SIGTERM, after saving the current step.
+        CheckpointWriteError: if a checkpoint could not be written (the earlier
+            ones stay loadable); an `OSError` names any other file that could not be.
         ConfigError: if `run_dir` holds a run with an incompatible config.
     """
     # The strategy first: splitting the CPU into logical devices must precede any op.
     strategy = make_strategy(config.strategy, config.devices)
     keras.utils.set_random_seed(config.seed)
     run_dir = Path(run_dir or default_run_dir(config))
+    with run_lock.hold(run_dir):
+        return _train_locked(config, run_dir, strategy, verbose)
+
+
+def _train_locked(config, run_dir, strategy, verbose):
     model_class = models.get(config.model)
     run_data = training_data.prepare(config, run_dir)
     _check_or_write_config(config, run_dir)
@@ -120,48 +153,75 @@ def train(config, run_dir=None, verbose="auto"):
         model.build_optimizers()
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(model=model, epoch=epoch, **model.optimizers())
-    manager = tf.train.CheckpointManager(
-        checkpoint, str(run_dir / "checkpoints"), max_to_keep=config.checkpoints_to_keep
-    )
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    initial_epoch = int(epoch.numpy())
+    metric_variables = [v for metric in model.metrics for v in metric.variables]
+    backup = tf.train.Checkpoint(model=model, epoch=epoch, metrics=metric_variables,
+                                 **model.optimizers())
+    checkpoints = RunCheckpoints(run_dir / "checkpoints", checkpoint, backup,
+                                 config.checkpoints_to_keep)
+    resume = checkpoints.restore(steps, epoch, model.optimizer.iterations, metric_variables)
+    if resume.done and verbose != 0:
+        print(f"resuming epoch {resume.epoch + 1} at global step {resume.step} "
+              f"({resume.done} of its {steps} steps done) from {resume.path}", file=sys.stderr)
 
     log_dir = run_dir / "logs"
     _write_config_summary(log_dir, config)
-    saver = EpochCheckpoint(manager, epoch)
+    saver = EpochCheckpoint(checkpoints.epochs, epoch)
+    stop_signals = StopSignals()
     callbacks = [
         saver,
         *_quality_callbacks(config, checkpoint, run_dir),
         *run_data.callbacks(log_dir, run_dir),
         keras.callbacks.TensorBoard(str(log_dir), write_graph=False),
+        StepBackup(checkpoints, steps, config.backup_every_steps, stop_signals,
+                   metric_variables, resume),  # Last: it may stop after the others' epoch end.
     ]
     history = {}
-    if initial_epoch < config.epochs:
+    if resume.epoch < config.epochs:
         # Keras 3.15 warns that `shuffle=True` is ignored even though nobody passed it;
         # the pipeline shuffles (seeded, per epoch).
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
-        history = model.fit(
-            run_data.train_batches(initial_epoch),
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps,
-            validation_data=run_data.validation_batches(),
-            validation_steps=config.validation_steps,
-            callbacks=callbacks,
-            verbose=verbose,
-        ).history
-    if saver.diverged_in_epoch is not None:
+        with stop_signals:
+            history = _fit(model, run_data, config, resume, callbacks, verbose)
+    if saver.divergence is not None:
+        latest, step = checkpoints.latest(steps)
+        where = (f"The last good checkpoint, {latest} (global step {step}), is the newest; "
+                 f"rerunning resumes from it" if latest else
+                 "No checkpoint was written yet; rerunning starts over")
         raise TrainingDiverged(
-            f"the loss became NaN or infinite in epoch {saver.diverged_in_epoch + 1}; training "
-            f"stopped. The last good checkpoint is {manager.latest_checkpoint or '(none yet)'}; "
-            f"rerunning resumes from it. If it diverges again, start a new run (--run-dir) "
-            f"with a lower learning_rate."
-        )
+            f"{saver.divergence}; training stopped. {where}. If it diverges again, start a new "
+            f"run (--run-dir) with a lower learning_rate.", saver.divergence)
     samples = run_data.write_samples(model, run_dir)
     model_file = run_dir / MODEL_FILE
     _save_model_atomically(model, model_file)
-    return TrainResult(run_dir, model, history, initial_epoch, samples, model_file)
+    return TrainResult(run_dir, model, history, resume.epoch, samples, model_file, resume.step)
+
+
+def _fit(model, run_data, config, resume, callbacks, verbose):
+    """Runs `model.fit` from `resume` to `config.epochs`; returns the merged history.
+
+    A mid-epoch resume takes two fits: the rest of the interrupted epoch (its
+    batches after the `resume.done` already trained, in the same order), then the
+    remaining whole epochs. Keras gives every epoch of one fit the same number of
+    steps, so one fit could not hold both.
+    """
+    steps = run_data.steps
+    validation = run_data.validation_batches()
+
+    def fit(batches, first_epoch, last_epoch, steps_per_epoch):
+        return model.fit(batches, epochs=last_epoch, initial_epoch=first_epoch,
+                         steps_per_epoch=steps_per_epoch, validation_data=validation,
+                         validation_steps=config.validation_steps, callbacks=callbacks,
+                         verbose=verbose).history
+
+    epoch, history = resume.epoch, {}
+    if resume.done:
+        rest = run_data.train_batches(epoch).skip(resume.done).take(steps - resume.done)
+        history = fit(rest, epoch, epoch + 1, steps - resume.done)
+        epoch += 1
+        if model.stop_training or epoch >= config.epochs:
+            return history
+    more = fit(run_data.train_batches(epoch), epoch, config.epochs, steps)
+    return {key: history.get(key, []) + more.get(key, []) for key in {**history, **more}}
 
 
 def load_run(run_dir, checkpoint="latest"):

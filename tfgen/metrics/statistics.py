@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from tfgen.files import atomic_write
+
 
 def as_feature_matrix(features, name="features", dtype=np.float64, copy=False):
     """Returns `features` as a `[N, D]` array, or raises `ValueError`.
@@ -119,7 +121,7 @@ class StreamingMoments:
                   "mu": self.mean}
         if self.count >= 2:
             arrays["sigma"] = self.covariance
-        with open(path, "wb") as handle:  # a file object keeps np.savez from appending ".npz"
+        with atomic_write(path) as handle:  # a file object keeps np.savez from appending ".npz"
             np.savez(handle, **arrays)
 
     @classmethod
