@@ -46,8 +46,10 @@ class TrainConfig:
         lr_schedule: `"constant"` or `"cosine"` (decay to 0 over all epochs; on
             resume with more `epochs` the rest of the schedule is stretched).
         seed: seeds weights, data order, binarization and every noise draw.
-        strategy: `"default"` (one device) or `"mirrored"` (all local GPUs, or
-            `devices` logical CPU devices on a CPU-only machine).
+        strategy: `"default"` (one device), `"mirrored"` (all local GPUs, or
+            `devices` logical CPU devices on a CPU-only machine) or
+            `"multi_worker"` (the processes that `TF_CONFIG` lists, see
+            `tfgen.launch`; `"default"` means this when `TF_CONFIG` is set).
         devices: number of logical CPU devices for `strategy: mirrored` on a
             machine without GPUs; `None` means 2.
         jit_compile: `"auto"`, `"true"` or `"false"`: whether `train_step` is
@@ -80,7 +82,8 @@ class TrainConfig:
     learning_rate: float = 1e-3
     lr_schedule: str = dataclasses.field(default="cosine", metadata=choices("constant", "cosine"))
     seed: int = 0
-    strategy: str = dataclasses.field(default="default", metadata=choices("default", "mirrored"))
+    strategy: str = dataclasses.field(default="default",
+                                      metadata=choices("default", "mirrored", "multi_worker"))
     devices: Optional[int] = None
     jit_compile: str = dataclasses.field(default="auto", metadata=choices("auto", "true", "false"))
     checkpoints_to_keep: int = 3

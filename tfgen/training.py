@@ -8,13 +8,24 @@ image-grid, checkpoint and step-backup callbacks (the dataset side, image or
 text, is `tfgen.training_data`). Running it again on the same run directory
 resumes where it stopped, mid-epoch if it stopped mid-epoch. Ctrl-C and SIGTERM
 save the current step and raise `TrainingInterrupted` (`tfgen.interrupts`).
+
+Under `strategy: multi_worker` every worker runs this same function (all-reduces,
+checkpoint saves and reads of synchronized variables are collectives that need every
+worker), but only the chief (worker 0) takes the run lock and writes the run
+directory; every other worker restores from the run directory and writes into a
+temporary directory of its own, removed when it returns (TensorFlow's pattern for
+checkpoints in multi-worker training). A multi-worker run directory looks like a
+one-process one.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -26,13 +37,15 @@ from tfgen import data as data_lib
 from tfgen import models, run_lock, training_data
 from tfgen.callbacks import BestCheckpoint, EpochCheckpoint, QualityMetrics, StepBackup
 from tfgen.checkpoints import RunCheckpoints
-from tfgen.distribute import make_strategy, resolve_jit_compile
+from tfgen.distribute import make_strategy, resolve_jit_compile, shard_by_examples, worker_role
 from tfgen.files import write_atomically
 from tfgen.interrupts import StopSignals
 
 CONFIG_FILE = "config.yaml"
 DATASET_INFO_FILE = "dataset_info.json"
 MODEL_FILE = "model.keras"
+# Files of a run directory that a resumed run reads back (besides checkpoints).
+READ_BACK_FILES = (training_data.TOKENIZER_FILE, str(Path("checkpoints", "best", "best.json")))
 # Keys that may change when a run is resumed; any other change needs a new run directory.
 RESUMABLE_CHANGES = ("epochs", "validation_steps", "eval_every_epochs", "eval_metrics",
                      "eval_num_samples", "eval_extractor", "best_metric", "backup_every_steps")
@@ -133,16 +146,46 @@ def train(config, run_dir=None, verbose="auto"):
     strategy = make_strategy(config.strategy, config.devices)
     keras.utils.set_random_seed(config.seed)
     run_dir = Path(run_dir or default_run_dir(config))
-    with run_lock.hold(run_dir):
-        return _train_locked(config, run_dir, strategy, verbose)
+    role = worker_role(strategy)
+    if role.is_chief:
+        with run_lock.hold(run_dir):
+            return _train_locked(config, run_dir, run_dir, strategy, verbose)
+    with _worker_scratch_dir(run_dir, role) as scratch_dir:
+        result = _train_locked(config, run_dir, scratch_dir, strategy, verbose)
+    # The chief's files, which this worker's equal (it has deleted its own).
+    return dataclasses.replace(
+        result, run_dir=run_dir, samples=run_dir / result.samples.relative_to(scratch_dir),
+        model_file=run_dir / result.model_file.relative_to(scratch_dir))
 
 
-def _train_locked(config, run_dir, strategy, verbose):
+@contextlib.contextmanager
+def _worker_scratch_dir(run_dir, role):
+    """A temporary directory for a non-chief worker's files, removed afterwards.
+
+    It lives outside the run directory, so even a killed worker leaves nothing there.
+    The files a resumed run reads back (`READ_BACK_FILES`) are copied in first, so
+    every worker decides as the chief does (e.g. when to save a `best` checkpoint,
+    which all of them must do together).
+    """
+    scratch_dir = Path(tempfile.mkdtemp(prefix=f"tfgen-worker{role.index}-"))
+    try:
+        for name in READ_BACK_FILES:
+            if (run_dir / name).exists():
+                (scratch_dir / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(run_dir / name, scratch_dir / name)
+        yield scratch_dir
+    finally:
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+
+
+def _train_locked(config, run_dir, write_dir, strategy, verbose):
+    """Trains the run of `run_dir`, writing into `write_dir` (`run_dir` on the chief)."""
     model_class = models.get(config.model)
-    run_data = training_data.prepare(config, run_dir)
-    _check_or_write_config(config, run_dir)
+    run_data = training_data.prepare(config, write_dir)
+    _check_or_write_config(config, write_dir)
     info, steps = run_data.info, run_data.steps
-    write_atomically(run_dir / DATASET_INFO_FILE, json.dumps(dataclasses.asdict(info), indent=2))
+    write_atomically(write_dir / DATASET_INFO_FILE,
+                     json.dumps(dataclasses.asdict(info), indent=2))
 
     with strategy.scope():
         model = model_class.from_run_config(config, info, steps_per_epoch=steps,
@@ -156,21 +199,24 @@ def _train_locked(config, run_dir, strategy, verbose):
     metric_variables = [v for metric in model.metrics for v in metric.variables]
     backup = tf.train.Checkpoint(model=model, epoch=epoch, metrics=metric_variables,
                                  **model.optimizers())
-    checkpoints = RunCheckpoints(run_dir / "checkpoints", checkpoint, backup,
+    checkpoints = RunCheckpoints(write_dir / "checkpoints", checkpoint, backup,
                                  config.checkpoints_to_keep)
-    resume = checkpoints.restore(steps, epoch, model.optimizer.iterations, metric_variables)
+    # Every worker resumes from the chief's checkpoints (on a shared or the same disk).
+    saved = checkpoints if write_dir == run_dir else RunCheckpoints(
+        run_dir / "checkpoints", checkpoint, backup, config.checkpoints_to_keep)
+    resume = saved.restore(steps, epoch, model.optimizer.iterations, metric_variables)
     if resume.done and verbose != 0:
         print(f"resuming epoch {resume.epoch + 1} at global step {resume.step} "
               f"({resume.done} of its {steps} steps done) from {resume.path}", file=sys.stderr)
 
-    log_dir = run_dir / "logs"
+    log_dir = write_dir / "logs"
     _write_config_summary(log_dir, config)
     saver = EpochCheckpoint(checkpoints.epochs, epoch)
     stop_signals = StopSignals()
     callbacks = [
         saver,
-        *_quality_callbacks(config, checkpoint, run_dir),
-        *run_data.callbacks(log_dir, run_dir),
+        *_quality_callbacks(config, checkpoint, write_dir),
+        *run_data.callbacks(log_dir, write_dir),
         keras.callbacks.TensorBoard(str(log_dir), write_graph=False),
         StepBackup(checkpoints, steps, config.backup_every_steps, stop_signals,
                    metric_variables, resume),  # Last: it may stop after the others' epoch end.
@@ -190,8 +236,8 @@ def _train_locked(config, run_dir, strategy, verbose):
         raise TrainingDiverged(
             f"{saver.divergence}; training stopped. {where}. If it diverges again, start a new "
             f"run (--run-dir) with a lower learning_rate.", saver.divergence)
-    samples = run_data.write_samples(model, run_dir)
-    model_file = run_dir / MODEL_FILE
+    samples = run_data.write_samples(model, write_dir)
+    model_file = write_dir / MODEL_FILE
     _save_model_atomically(model, model_file)
     return TrainResult(run_dir, model, history, resume.epoch, samples, model_file, resume.step)
 
@@ -205,7 +251,7 @@ def _fit(model, run_data, config, resume, callbacks, verbose):
     steps, so one fit could not hold both.
     """
     steps = run_data.steps
-    validation = run_data.validation_batches()
+    validation = shard_by_examples(run_data.validation_batches())
 
     def fit(batches, first_epoch, last_epoch, steps_per_epoch):
         return model.fit(batches, epochs=last_epoch, initial_epoch=first_epoch,
@@ -216,11 +262,12 @@ def _fit(model, run_data, config, resume, callbacks, verbose):
     epoch, history = resume.epoch, {}
     if resume.done:
         rest = run_data.train_batches(epoch).skip(resume.done).take(steps - resume.done)
+        rest = shard_by_examples(rest)
         history = fit(rest, epoch, epoch + 1, steps - resume.done)
         epoch += 1
         if model.stop_training or epoch >= config.epochs:
             return history
-    more = fit(run_data.train_batches(epoch), epoch, config.epochs, steps)
+    more = fit(shard_by_examples(run_data.train_batches(epoch)), epoch, config.epochs, steps)
     return {key: history.get(key, []) + more.get(key, []) for key in {**history, **more}}
 
 

@@ -1,0 +1,94 @@
+"""Two workers by `python -m tfgen.launch`: one process's weights, one process's run directory."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import fault_runs
+from tfgen import training
+
+# Two epochs of 5 steps of the global batch 8 (4 examples per worker).
+TINY = dict(epochs=2, steps_per_epoch=5)
+
+
+def run_layout(run_dir):
+    """The run directory's files, event files named by their TensorBoard directory only."""
+    names = set()
+    for path in Path(run_dir).rglob("*"):
+        relative = path.relative_to(run_dir)
+        if path.is_file() and ".tfevents." in path.name:
+            relative = relative.parent / "events"
+        names.add(str(relative))
+    return sorted(names)
+
+
+def event_writer_pids(run_dir):
+    """The process IDs in the names of the run's TensorBoard event files."""
+    return {re.search(r"\.(\d+)\.\d+\.v2$", path.name).group(1)
+            for path in Path(run_dir).rglob("*.tfevents.*")}
+
+
+@pytest.mark.slow
+class MultiWorkerTest(tf.test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = Path(self.create_tempdir().full_path)
+        self.npz = fault_runs.write_npz(self.tmp)
+
+    def launch(self, model, run_dir, workers=2, **overrides):
+        """Runs the tiny fit as `workers` workers; returns the launcher's output."""
+        worker_tmp = self.tmp / "worker-tmp"  # Where non-chief workers keep their files.
+        worker_tmp.mkdir(exist_ok=True)
+        args = [sys.executable, "-m", "tfgen.launch", "--workers", str(workers), "--",
+                *fault_runs.fit_args(model, self.npz, run_dir, **{**TINY, **overrides})]
+        env = {**fault_runs.ENV, "TF_CPP_MIN_LOG_LEVEL": "2", "TMPDIR": str(worker_tmp)}
+        env.pop("TF_CONFIG", None)
+        result = subprocess.run(args, capture_output=True, text=True, env=env,
+                                cwd=fault_runs.REPO, timeout=240)
+        self.assertEqual(result.returncode, 0, result.stderr[-4000:])
+        self.assertEqual(os.listdir(worker_tmp), [])  # Non-chief files removed.
+        return result
+
+    def assert_like_one_process(self, model, atol, resume=False, **overrides):
+        """Trains `model` as two workers (`resume`: 1 epoch, then relaunched for the 2nd)
+        and in this process, and compares the run directories and weights."""
+        launched = self.tmp / f"{model}-2-workers"
+        if resume:
+            self.launch(model, launched, **{**overrides, "epochs": 1})
+        result = self.launch(model, launched, **overrides)
+        for index in (0, 1):
+            self.assertIn(f"[worker {index}] run directory: {launched}", result.stdout)
+
+        single = self.tmp / f"{model}-1-process"
+        training.train(fault_runs.config(model, self.npz, **TINY, **overrides), run_dir=single,
+                       verbose=0)
+
+        # One writer: the same files as a one-process run, one event file per log directory.
+        self.assertEqual(run_layout(launched), run_layout(single))
+        self.assertNotIn("worker", " ".join(run_layout(launched)))
+        self.assertLen(event_writer_pids(launched), 2 if resume else 1)  # The chief of each.
+
+        expected, _, _, expected_epoch = training.load_run(single)
+        actual, _, _, actual_epoch = training.load_run(launched)
+        self.assertEqual(actual_epoch, expected_epoch)
+        differences = [float(np.max(np.abs(np.asarray(a) - np.asarray(e))))
+                       for a, e in zip(actual.weights, expected.weights)]
+        self.assertLen(actual.weights, len(expected.weights))
+        for weight, a, e in zip(expected.weights, actual.weights, expected.weights):
+            self.assertAllClose(a, e, atol=atol, rtol=0, msg=weight.path)
+        return max(differences)
+
+    def test_vae_two_workers_resumed_equal_one_process(self):
+        # Every worker resumes from the chief's checkpoint. A constant learning rate: with
+        # `cosine`, raising `epochs` on resume stretches the schedule.
+        self.assert_like_one_process("vae", atol=1e-5, resume=True, lr_schedule="constant")
+
+    def test_dcgan_two_workers_equal_one_process(self):
+        # The generator's batch norm is synchronized over every replica of every worker.
+        self.assert_like_one_process("dcgan", atol=1e-5)

@@ -1,0 +1,197 @@
+"""Start N local training workers: `python -m tfgen.launch --workers N -- COMMAND ...`.
+
+Example:
+
+```
+python -m tfgen.launch --workers 2 -- python -m tfgen.fit --model vae --set epochs=2
+```
+
+Each worker is `COMMAND` run with its own `TF_CONFIG` (the cluster of all workers on
+free `127.0.0.1` ports, and the worker's index), so `tfgen.fit` trains them together
+under `MultiWorkerMirroredStrategy`; worker 0, the chief, writes the run directory.
+The launcher prefixes every output line with `[worker i]`, and waits. If a worker
+fails, the others are stopped (SIGTERM, then SIGKILL after `--grace-period`
+seconds) and the launcher exits with the failing worker's status, as `torchrun`
+does. Ctrl-C or SIGTERM on the launcher sends SIGTERM to every worker (each saves
+its step and stops; see `tfgen.interrupts`); a second one kills them.
+
+The workers run in their own process group, so a terminal's Ctrl-C reaches them
+once, through the launcher, not twice. Only loopback addresses are put in the
+generated `TF_CONFIG`; for several machines, set `TF_CONFIG` on each one and run
+`python -m tfgen.fit` there directly (see the README).
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+LOCALHOST = "127.0.0.1"
+
+
+def free_ports(count, host=LOCALHOST):
+    """`count` distinct TCP ports on `host` that were free a moment ago."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((host, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def worker_tf_configs(ports, host=LOCALHOST):
+    """The `TF_CONFIG` value of each worker of a cluster on `host`:`ports`."""
+    cluster = {"worker": [f"{host}:{port}" for port in ports]}
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+            for index in range(len(ports))]
+
+
+def _relay(stream, out, prefix, lock):
+    """Copies `stream` to `out` line by line, each line after `prefix`."""
+    for line in iter(stream.readline, b""):
+        text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        with lock:
+            out.write(f"{prefix}{text}\n")
+            out.flush()
+    stream.close()
+
+
+def exit_status(returncode):
+    """A shell's exit status for a child's `returncode` (128 + N if killed by signal N)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+class Workers:
+    """The worker processes of one launch.
+
+    Args:
+        command: the command each worker runs (a list of strings).
+        count: how many workers.
+        grace_period: seconds between SIGTERM and SIGKILL when stopping them.
+    """
+
+    def __init__(self, command, count, grace_period=15.0):
+        self.command, self.count, self.grace_period = list(command), count, grace_period
+        self.processes, self.relays = [], []
+        self.lock = threading.Lock()
+
+    def start(self):
+        configs = worker_tf_configs(free_ports(self.count))
+        for index, tf_config in enumerate(configs):
+            env = {**os.environ, "TF_CONFIG": tf_config, "PYTHONUNBUFFERED": "1"}
+            process = subprocess.Popen(self.command, env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, start_new_session=True)
+            self.processes.append(process)
+            for stream, out in ((process.stdout, sys.stdout), (process.stderr, sys.stderr)):
+                relay = threading.Thread(target=_relay, daemon=True,
+                                         args=(stream, out, f"[worker {index}] ", self.lock))
+                relay.start()
+                self.relays.append(relay)
+
+    def signal_all(self, signum):
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signum)
+                except ProcessLookupError:
+                    pass
+
+    def stop(self):
+        """SIGTERM to every running worker, SIGKILL to those alive after the grace period."""
+        self.signal_all(signal.SIGTERM)
+        deadline = time.monotonic() + self.grace_period
+        while time.monotonic() < deadline and any(p.poll() is None for p in self.processes):
+            time.sleep(0.05)
+        self.signal_all(signal.SIGKILL)
+        for process in self.processes:
+            process.wait()
+
+    def wait(self, stop_requested):
+        """Waits for every worker; returns the launch's exit status.
+
+        Args:
+            stop_requested: a callable that returns the signal number the launcher
+                received (forwarded as SIGTERM), or `None`.
+        """
+        forwarded = None
+        while True:
+            codes = [process.poll() for process in self.processes]
+            failed = next((c for c in codes if c not in (None, 0)), None)
+            signum = stop_requested()
+            if signum is not None and forwarded is None:
+                forwarded = signum
+                self.signal_all(signal.SIGTERM)
+            if failed is not None or all(c is not None for c in codes):
+                break
+            time.sleep(0.05)
+        if failed is not None:
+            if forwarded is None:
+                with self.lock:
+                    print(f"[launch] worker {codes.index(failed)} exited with status "
+                          f"{exit_status(failed)}; stopping the others", file=sys.stderr,
+                          flush=True)
+            self.stop()
+        for relay in self.relays:
+            relay.join(timeout=5)
+        if forwarded is not None:
+            return 128 + int(forwarded)
+        return exit_status(failed) if failed is not None else 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m tfgen.launch",
+        description="Run COMMAND as N local workers of one multi-worker training run "
+                    "(TF_CONFIG set for each on free 127.0.0.1 ports).",
+        epilog="example: python -m tfgen.launch --workers 2 -- python -m tfgen.fit --model vae")
+    parser.add_argument("--workers", type=int, required=True, help="number of worker processes")
+    parser.add_argument("--grace-period", type=float, default=15.0, metavar="SECONDS",
+                        help="seconds between SIGTERM and SIGKILL when stopping workers "
+                             "(default 15)")
+    parser.add_argument("command", nargs=argparse.REMAINDER,
+                        help="the command every worker runs, after `--`")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("give the command the workers run after `--`, e.g. "
+                     "-- python -m tfgen.fit --model vae")
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    received = []
+
+    def on_signal(signum, frame):
+        if received:  # The second one: stop at once.
+            workers.signal_all(signal.SIGKILL)
+        received.append(signum)
+
+    workers = Workers(command, args.workers, args.grace_period)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            workers.start()
+        except OSError as error:  # E.g. the command does not exist.
+            workers.stop()
+            print(f"error: cannot start {command[0]}: {error}", file=sys.stderr)
+            return 127
+        return workers.wait(lambda: received[0] if received else None)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
