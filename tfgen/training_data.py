@@ -29,7 +29,7 @@ NUM_TEXT_SAMPLES = 3
 
 def prepare(config, run_dir):
     """Loads `config.dataset` and returns the `RunData` of its modality."""
-    train_examples, info = data_lib.load(config.dataset, "train")
+    train_examples, info = data_lib.load(config.dataset, "train", **data_lib.image_options(config))
     if info.modality == "text":
         return TextRunData(config, run_dir, train_examples, info)
     return ImageRunData(config, run_dir, train_examples, info)
@@ -46,7 +46,8 @@ class ImageRunData:
 
     def __init__(self, config, run_dir, train_examples, info):
         self.config, self.info, self.train_examples = config, info, train_examples
-        self.test_examples, _ = data_lib.load(config.dataset, "test")
+        self.test_examples, _ = data_lib.load(config.dataset, "test",
+                                              **data_lib.image_options(config))
         self.steps = data_lib.steps_per_epoch(info, config.batch_size, config.steps_per_epoch)
         self.model_kwargs = {}
 

@@ -33,6 +33,7 @@ import numpy as np
 from tfgen.data import acquire
 from tfgen.data.arrays import SPLITS, dataset_from_arrays
 from tfgen.data.folder_source import load_folder
+from tfgen.data.image_size import fit_images
 from tfgen.data.info import DatasetInfo
 from tfgen.data.npz_source import load_npz
 from tfgen.data.text_sources import TEXT_SPLITS, load_shakespeare, load_text
@@ -95,7 +96,7 @@ def _check_split(split: str, valid) -> None:
         raise ValueError(f"Unknown split {split!r}; valid splits: {', '.join(valid)}.")
 
 
-def load(name: str, split: str = "train"):
+def load(name: str, split: str = "train", resolution=None, image_fit="resize"):
     """Loads one split of a dataset by name.
 
     Args:
@@ -104,6 +105,9 @@ def load(name: str, split: str = "train"):
             `"text:<path>"`.
         split: `"train"` or `"test"` for image datasets; `"train"`, `"validation"`
             or `"test"` for text datasets. Splits never share examples.
+        resolution: if given, images are made `resolution x resolution` (see
+            `tfgen.data.image_size.fit_images`) and the info says so.
+        image_fit: how: `"resize"` or `"pad"`.
 
     Returns:
         `(dataset, info)`: an unbatched, unshuffled `tf.data.Dataset` and its
@@ -113,10 +117,18 @@ def load(name: str, split: str = "train"):
 
     Raises:
         ValueError: for an unknown name or split, or data that is not usable
-            (the message says what is wrong and where).
+            (the message says what is wrong and where), or a `resolution` the
+            images cannot be padded to.
         DatasetUnavailableError: if the data cannot be obtained on this machine;
             the message says how to get it by hand.
     """
+    dataset, info = _load(name, split)
+    if resolution is not None:
+        return fit_images(dataset, info, resolution, image_fit)
+    return dataset, info
+
+
+def _load(name, split):
     if name in DATASETS:
         _check_split(split, TEXT_SPLITS if name in TEXT_NAMES else SPLITS)
         return DATASETS[name](name, split)

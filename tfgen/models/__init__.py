@@ -10,6 +10,8 @@ from tfgen.models.char_lstm import CharLSTM, CharLSTMConfig
 from tfgen.models.dcgan import DCGAN, DCGANConfig
 from tfgen.models.gpt import GPT, GPTConfig
 from tfgen.models.lm import LanguageModel, LMConfig
+from tfgen.models.stylegan import StyleGAN
+from tfgen.models.stylegan_config import StyleGANConfig
 from tfgen.models.vae import VAE, VAEConfig
 from tfgen.models.wgan_gp import WGANGP, WGANGPConfig
 
@@ -18,6 +20,7 @@ MODELS = {
     "char_lstm": CharLSTM,
     "dcgan": DCGAN,
     "gpt": GPT,
+    "stylegan": StyleGAN,
     "vae": VAE,
     "wgan_gp": WGANGP,
 }

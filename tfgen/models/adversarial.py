@@ -244,8 +244,8 @@ class AdversarialModel(GenerativeModel):
         """One discriminator update on `real` and `fake` images (loss only if not `training`).
 
         Returns:
-            Per-example values for the metrics: `d_loss`, `d_real`, `d_fake` and
-            the penalties.
+            Per-example values for the metrics: `d_loss`, `d_real`, `d_fake`,
+            the penalties and the subclass's regularization values.
         """
         fake = tf.stop_gradient(fake)
 
@@ -266,9 +266,11 @@ class AdversarialModel(GenerativeModel):
                 per_example += 0.5 * self.r1_gamma * values["r1_penalty"]
             # Averaged over the GLOBAL batch: the same update for any replica count.
             loss = tf.nn.compute_average_loss(per_example)
+        variables = self.discriminator.trainable_variables
+        extra = self.discriminator_regularization(critic, real, values, variables, training)
         if training:
-            variables = self.discriminator.trainable_variables
-            self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            gradients = _add_gradients(tape.gradient(loss, variables), extra)
+            self.d_optimizer.apply_gradients(zip(gradients, variables))
         return values
 
     def generator_phase(self, fake, labels, seeds, tape=None):
@@ -282,16 +284,48 @@ class AdversarialModel(GenerativeModel):
                 generator is updated through it. `None` computes the loss only.
 
         Returns:
-            `{"g_loss": per-example loss}`.
+            `{"g_loss": per-example loss}` and the subclass's regularization values.
         """
         with tape or tf.GradientTape():
             fake_logits = self._discriminate(fake, labels, seeds, _AUGMENT_FAKE, tape is not None)
             per_example = self.adversarial_loss.generator(fake_logits)
             loss = tf.nn.compute_average_loss(per_example)
+        values = {"g_loss": per_example}
+        variables = self.generator.trainable_variables
+        extra = self.generator_regularization(labels, seeds, values, variables, tape is not None)
         if tape is not None:
-            variables = self.generator.trainable_variables
-            self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return {"g_loss": per_example}
+            gradients = _add_gradients(tape.gradient(loss, variables), extra)
+            self.g_optimizer.apply_gradients(zip(gradients, variables))
+        return values
+
+    def discriminator_regularization(self, critic, real, values, variables, training):
+        """A subclass's extra discriminator gradients (default: none).
+
+        Called after the loss (outside its tape); it returns gradients rather than
+        a loss so that a lazy regulariser can be computed under `tf.cond` without
+        the tape differentiating through the `tf.cond` (XLA cannot compile that).
+
+        Args:
+            critic: `images -> logits`, with the same augmentation as the loss.
+            real: the real images.
+            values: the per-example metric values so far; add the regulariser's.
+            variables: the discriminator's trainable variables.
+            training: whether this is a training step.
+
+        Returns:
+            Gradients for `variables` (of a loss averaged over the global batch),
+            or `None`.
+        """
+        return None
+
+    def generator_regularization(self, labels, seeds, values, variables, training):
+        """A subclass's extra generator gradients (default: none); see
+        `discriminator_regularization`.
+
+        Returns:
+            Gradients for the generator's trainable `variables`, or `None`.
+        """
+        return None
 
     def update_ema(self):
         """ema ← d·ema + (1 − d)·weights for trainable weights; other weights are copied."""
@@ -351,3 +385,10 @@ class AdversarialModel(GenerativeModel):
                 "gradient_penalty": self.gradient_penalty_weight, "r1_gamma": self.r1_gamma,
                 "n_critic": self.n_critic, "ema_decay": self.ema_decay,
                 "augment": ",".join(self.augment_policy), "seed": self.seed}
+
+
+def _add_gradients(gradients, extra):
+    """`gradients + extra` per variable (`extra` may be None)."""
+    if extra is None:
+        return gradients
+    return [g if e is None else e if g is None else g + e for g, e in zip(gradients, extra)]

@@ -1,0 +1,70 @@
+"""Square images of a model's resolution: resize or pad the examples of an image dataset.
+
+A model family whose config has a `resolution` key (StyleGAN) needs every image to be
+`resolution x resolution`. `fit_images` maps a dataset's examples to that size,
+as the config's `image_fit` says, and returns the matching `DatasetInfo`, so every
+reader downstream (the model, callbacks, the saved `dataset_info.json`) sees the
+size the model was trained on.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+IMAGE_FITS = ("pad", "resize")
+"""`pad`: centre the image on a zero (black) canvas, never scales (MNIST 28 -> 32);
+`resize`: bilinear resize to the square, which changes the aspect ratio of
+non-square images."""
+
+
+def image_options(config):
+    """`load` keyword arguments from a run config: its `resolution` and `image_fit`, if any."""
+    resolution = getattr(config, "resolution", None)
+    if resolution is None:
+        return {}
+    return {"resolution": resolution, "image_fit": getattr(config, "image_fit", "resize")}
+
+
+def fit_images(dataset, info, resolution, image_fit="resize"):
+    """Maps the `"image"` of every example to `resolution x resolution`.
+
+    Args:
+        dataset: unbatched dataset of `{"image", ...}` examples, pixels in [0, 1].
+        info: its `DatasetInfo` (`modality == "image"`).
+        resolution: side of the square output.
+        image_fit: one of `IMAGE_FITS`.
+
+    Returns:
+        `(dataset, info)` with the new image shape.
+
+    Raises:
+        ValueError: for a text dataset, an unknown `image_fit`, or padding an image
+            larger than `resolution` (naming `resize` instead).
+    """
+    if info.modality != "image":
+        raise ValueError(f"resolution applies to image datasets; {info.name!r} is {info.modality}")
+    if image_fit not in IMAGE_FITS:
+        raise ValueError(f"image_fit must be one of {', '.join(IMAGE_FITS)}, got {image_fit!r}")
+    height, width, channels = info.shape
+    if (height, width) == (resolution, resolution):
+        return dataset, info
+    if image_fit == "pad" and (height > resolution or width > resolution):
+        raise ValueError(
+            f"cannot pad {info.name!r} images of {height}x{width} to {resolution}x{resolution}: "
+            f"they are larger; use image_fit: resize (or a larger resolution)")
+
+    def fit(example):
+        example = dict(example)
+        image = tf.convert_to_tensor(example["image"])
+        if image_fit == "pad":
+            image = tf.image.pad_to_bounding_box(image, (resolution - height) // 2,
+                                                 (resolution - width) // 2, resolution, resolution)
+        else:
+            image = tf.clip_by_value(tf.image.resize(image, [resolution, resolution],
+                                                     method="bilinear", antialias=True), 0.0, 1.0)
+        example["image"] = tf.ensure_shape(tf.cast(image, example["image"].dtype),
+                                           [resolution, resolution, channels])
+        return example
+
+    info = dataclasses.replace(info, shape=(resolution, resolution, channels))
+    return dataset.map(fit, num_parallel_calls=tf.data.AUTOTUNE), info
