@@ -25,3 +25,17 @@ class StrategyChoiceTest(tf.test.TestCase):
         dataset = distribute.shard_by_examples(tf.data.Dataset.range(4))
         self.assertEqual(dataset.options().experimental_distribute.auto_shard_policy,
                          tf.data.experimental.AutoShardPolicy.DATA)
+
+
+class MirroredInAFreshProcessTest(tf.test.TestCase):
+    def test_mirrored_splits_the_cpu_when_nothing_else_did(self):
+        # The test process's conftest splits the CPU first; `python -m tfgen.fit` does not.
+        import subprocess
+        import sys
+
+        code = ("from tfgen.distribute import make_strategy; "
+                "print(make_strategy('mirrored', 2).num_replicas_in_sync)")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        self.assertEqual(result.stdout.strip().splitlines()[-1], "2")

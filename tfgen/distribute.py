@@ -69,7 +69,9 @@ def make_strategy(name="default", devices=None):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        gpus = tf.config.list_logical_devices("GPU")
+        # Physical, not logical: listing logical devices would initialize TensorFlow with one
+        # CPU device, after which the CPU can no longer be split.
+        gpus = tf.config.list_physical_devices("GPU")
         if gpus:
             return tf.distribute.MirroredStrategy()
         # Logical CPU devices share one host: reduce on one device. TF's default for all-CPU
