@@ -247,13 +247,16 @@ class QualityMetrics(keras.callbacks.Callback):
         extractor: `"classifier"` or `"inception"`; built (trained, the first time)
             when training starts.
         seed: fixed seed of the generated images.
+        image_fit: how the run fitted images to the model's resolution (`pad` or
+            `resize`); samples are brought back to the dataset's size the same way.
     """
 
     def __init__(self, dataset, groups, num_samples, every_epochs=1, extractor="classifier",
-                 seed=0):
+                 seed=0, image_fit="pad"):
         super().__init__()
         self.dataset, self.groups, self.num_samples = dataset, list(groups), num_samples
         self.every_epochs, self.extractor_name, self.seed = every_epochs, extractor, seed
+        self.image_fit = image_fit
         self.extractor = None
 
     def on_train_begin(self, logs=None):
@@ -269,7 +272,7 @@ class QualityMetrics(keras.callbacks.Callback):
         if logs is None or ((epoch + 1) % self.every_epochs and not last):
             return
         logs.update(sample_quality(self.model, self.dataset, self.groups, self.extractor,
-                                   self.num_samples, self.seed))
+                                   self.num_samples, self.seed, image_fit=self.image_fit))
 
 
 class BestCheckpoint(keras.callbacks.Callback):

@@ -72,8 +72,12 @@ def check_groups(model, groups):
                          f"{type(model).__name__}; valid for it: {', '.join(default_groups(model))}")
 
 
-def generated_outputs(model, extractor, num_samples, seed=0, batch_size=500, keep_features=True):
+def generated_outputs(model, extractor, num_samples, seed=0, batch_size=500, keep_features=True,
+                      shape=None, image_fit="pad"):
     """Features of `num_samples` generated images, batch by batch.
+
+    With `shape` (the dataset's `(height, width, channels)`), images of another size
+    are first brought back to it (`tfgen.data.unfit_images`, undoing `image_fit`).
 
     Returns:
         `(moments, features or None, probabilities or None)`: FID's streaming moments
@@ -83,6 +87,8 @@ def generated_outputs(model, extractor, num_samples, seed=0, batch_size=500, kee
     for index, start in enumerate(range(0, num_samples, batch_size)):
         count = min(batch_size, num_samples - start)
         images = model.sample_images(count, seed * 1_000_003 + index)
+        if shape is not None:
+            images = data_lib.unfit_images(images, shape, image_fit)
         batch_features, batch_probabilities = extractor.outputs(images)
         moments.update(batch_features)
         if keep_features:
@@ -94,7 +100,7 @@ def generated_outputs(model, extractor, num_samples, seed=0, batch_size=500, kee
 
 
 def sample_quality(model, dataset, groups, extractor, num_samples=10_000, seed=0,
-                   reference_split=REFERENCE_SPLIT):
+                   reference_split=REFERENCE_SPLIT, image_fit="pad"):
     """FID, KID, IS, precision/recall and density/coverage of `model`'s samples.
 
     Args:
@@ -105,6 +111,10 @@ def sample_quality(model, dataset, groups, extractor, num_samples=10_000, seed=0
         num_samples: generated images.
         seed: seeds the generated images.
         reference_split: the real images' split.
+        image_fit: how the model's training images were fitted to its resolution
+            (`pad` or `resize`, the run config's `image_fit`): samples of another size
+            than the dataset's are cropped or resized back before the extractor sees
+            them, so both sets are framed alike.
 
     Returns:
         `{name: value}`, e.g. `{"fid": ..., "kid": ..., "kid_std": ..., "precision": ...}`.
@@ -114,9 +124,11 @@ def sample_quality(model, dataset, groups, extractor, num_samples=10_000, seed=0
         raise ValueError(f"the Inception Score needs class probabilities, which the "
                          f"{extractor.description} does not give")
     reference = extractors.reference_features(dataset, reference_split, extractor)
+    _, info = data_lib.load(dataset, reference_split)
     keep = any(name != "fid" and name != "is" for name in names)
-    moments, features, probabilities = generated_outputs(model, extractor, num_samples, seed,
-                                                         keep_features=keep)
+    moments, features, probabilities = generated_outputs(
+        model, extractor, num_samples, seed, keep_features=keep, shape=info.shape,
+        image_fit=image_fit)
     return compute.compute_metrics(
         names, real_features=reference["features"], fake_features=features,
         fake_probabilities=probabilities, fake_moments=moments,
@@ -179,7 +191,8 @@ def evaluate_run(run_dir, groups=None, num_samples=10_000, extractor="classifier
     if quality:
         feature_extractor = extractors.get_extractor(extractor, config.dataset, inception_weights)
         values.update(sample_quality(model, config.dataset, quality, feature_extractor,
-                                     num_samples, seed))
+                                     num_samples, seed,
+                                     image_fit=getattr(config, "image_fit", "pad")))
         settings.update(extractor=feature_extractor.id,
                         extractor_description=feature_extractor.description,
                         num_samples=num_samples)

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import data as data_lib
-from tfgen.data import DatasetInfo, fit_images, image_options
+from tfgen.data import DatasetInfo, fit_images, image_options, unfit_images
 from tfgen.models import StyleGANConfig, VAEConfig
 
 
@@ -45,6 +45,22 @@ class FitImagesTest(tf.test.TestCase):
             fit_images(dataset, info((40, 40, 1)), 32, "pad")
         with self.assertRaisesRegex(ValueError, "pad, resize"):
             fit_images(dataset, info((8, 8, 1)), 16, "stretch")
+
+    def test_unfit_undoes_pad_exactly_and_resize_approximately(self):
+        dataset, values = images((28, 28, 1))
+        padded = next(iter(fit_images(dataset, info((28, 28, 1)), 32, "pad")[0].batch(2)))
+        self.assertAllEqual(unfit_images(padded["image"], (28, 28, 1), "pad"), values)
+        smooth = np.tile(np.linspace(0, 1, 20, dtype="float32")[None, :, None, None],
+                         (1, 1, 20, 1))
+        resized = tf.image.resize(smooth, [32, 32], method="bilinear")
+        back = unfit_images(resized, (20, 20, 1), "resize")
+        self.assertEqual(back.shape, (1, 20, 20, 1))
+        self.assertAllClose(back, smooth, atol=0.05)
+        self.assertIs(unfit_images(back, (20, 20, 1), "pad"), back)
+        with self.assertRaisesRegex(ValueError, "3 channels, the dataset's have 1"):
+            unfit_images(tf.zeros([1, 32, 32, 3]), (28, 28, 1), "pad")
+        with self.assertRaisesRegex(ValueError, "pad, resize"):
+            unfit_images(back, (28, 28, 1), "crop")
 
     def test_load_applies_a_configs_resolution(self):
         self.assertEqual(image_options(VAEConfig()), {})

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from test_classifier import write_bands_npz
 from tfgen import config as config_lib
+from tfgen import data as data_lib
 from tfgen import evaluation, models, training
 from tfgen.metrics import extractors, fid_from_features
 
@@ -115,6 +116,26 @@ class EvaluateTest(tf.test.TestCase):
         self.assertEqual(reference["features"].shape, (60, 2048))
         with self.assertRaisesRegex(ValueError, "Inception Score needs class probabilities"):
             evaluation.sample_quality(model, self.dataset, ["is"], extractor, num_samples=8)
+
+    def test_samples_of_a_larger_resolution_are_framed_like_the_dataset(self):
+        # A 32x32 model trained on padded images: its samples are cropped back before the
+        # extractor, so the padded test images themselves are at FID 0 and precision 1.
+        examples, info = data_lib.load(self.dataset, "test")
+        real = np.stack([example["image"].numpy() for example in examples])
+        padded = tf.image.pad_to_bounding_box(real, 2, 2, info.shape[0] + 4, info.shape[1] + 4)
+
+        class PaddedTestImages:
+            def sample_images(self, num, seed):
+                return padded[:num]
+
+        extractor = extractors.get_extractor("classifier", self.dataset)
+        values = evaluation.sample_quality(PaddedTestImages(), self.dataset, ["fid", "pr"],
+                                           extractor, num_samples=len(real))
+        self.assertAllClose(values["fid"], 0.0, atol=1e-3)
+        self.assertAllClose(values["precision"], 1.0)
+        resized = evaluation.sample_quality(PaddedTestImages(), self.dataset, ["fid"], extractor,
+                                            num_samples=len(real), image_fit="resize")
+        self.assertGreater(resized["fid"], 0.1)  # Shrunk digits are not the test images.
 
     def test_training_measures_fid_and_keeps_the_best_epoch(self):
         config = config_lib.resolve(models.VAEConfig, {

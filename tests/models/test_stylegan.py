@@ -107,8 +107,9 @@ class GenerationTest(tf.test.TestCase):
         self.assertEqual(grids["style_mixing"].shape, (4, 4, 8, 8, 1))
         self.assertAllClose(grids["truncation"][0, 3], grids["truncation"][1, 3], atol=1e-6)
         endpoints = self.gan.export_endpoints()
-        self.assertEqual(endpoints["generate"](latents(2))["images"].shape, (2, 8, 8, 1))
-        w = endpoints["mapping"](latents(2), tf.constant(0.5))["w"]
+        self.assertEqual(endpoints["generate"](latents(2), tf.ones([2]))["images"].shape,
+                         (2, 8, 8, 1))
+        w = endpoints["mapping"](latents(2), tf.constant([0.5, 0.5]))["w"]
         ws = tf.tile(w[:, None], [1, self.gan.generator.num_ws, 1])
         noise = [tf.repeat(n, 2, axis=0) for n in self.gan.ema_generator.synthesis.fixed_noise]
         images = endpoints["synthesis"](ws, *noise)["images"]

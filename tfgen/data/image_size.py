@@ -68,3 +68,39 @@ def fit_images(dataset, info, resolution, image_fit="resize"):
 
     info = dataclasses.replace(info, shape=(resolution, resolution, channels))
     return dataset.map(fit, num_parallel_calls=tf.data.AUTOTUNE), info
+
+
+def unfit_images(images, shape, image_fit="resize"):
+    """The inverse of `fit_images` on a batch: model-size images back to a dataset's size.
+
+    Evaluation compares generated images with the dataset's own images through an
+    extractor built for the dataset's size (tfgen's 28x28 MNIST classifier), so a
+    32x32 model's samples are brought back the way the data was brought to 32x32:
+    `pad` takes the centre crop (exact: it undoes the padding), `resize` resizes back.
+
+    Args:
+        images: `[batch, size, size, channels]` in [0, 1].
+        shape: the dataset's `(height, width, channels)`.
+        image_fit: how the training data was fitted, one of `IMAGE_FITS`.
+
+    Returns:
+        `[batch, height, width, channels]` images (`images` itself when sizes agree).
+
+    Raises:
+        ValueError: for an unknown `image_fit`, or a channel count that differs.
+    """
+    if image_fit not in IMAGE_FITS:
+        raise ValueError(f"image_fit must be one of {', '.join(IMAGE_FITS)}, got {image_fit!r}")
+    images = tf.convert_to_tensor(images)
+    height, width, channels = shape
+    size = tuple(images.shape[1:3])
+    if images.shape[-1] != channels:
+        raise ValueError(f"generated images have {images.shape[-1]} channels, the dataset's "
+                         f"have {channels}")
+    if size == (height, width):
+        return images
+    if image_fit == "pad" and size[0] >= height and size[1] >= width:
+        return tf.image.crop_to_bounding_box(images, (size[0] - height) // 2,
+                                             (size[1] - width) // 2, height, width)
+    return tf.clip_by_value(tf.image.resize(images, [height, width], method="bilinear",
+                                            antialias=True), 0.0, 1.0)

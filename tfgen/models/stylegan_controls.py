@@ -20,7 +20,14 @@ class StyleControls:
     """Truncation, style mixing and noise controls over `self.sampling_generator`."""
 
     def map_z(self, z, labels=None, truncation_psi=1.0):
-        """Intermediate latents `w` `[batch, w_dim]`, truncated towards `w_avg` by ψ."""
+        """Intermediate latents `w` `[batch, w_dim]`, truncated towards `w_avg` by ψ.
+
+        ψ is a number, a scalar tensor, or one value per example (`[batch]`).
+        """
+        if not isinstance(truncation_psi, (int, float)):
+            truncation_psi = tf.convert_to_tensor(truncation_psi, tf.float32)
+            if truncation_psi.shape.rank == 1:
+                truncation_psi = truncation_psi[:, None]
         return self.sampling_generator.mapping(
             z, labels=self.check_labels(labels), truncation_psi=truncation_psi)
 
@@ -63,6 +70,15 @@ class StyleControls:
         """
         w = self.map_z(z, labels, truncation_psi)
         return self.synthesize(w, self.noise(tf.shape(z)[0], noise_mode, noise_seed))
+
+    def sample_images(self, num, seed, labels=None, truncation_psi=1.0):
+        """`num` images in [0, 1] from `z ~ N(0, I)` drawn with `seed`, truncated by ψ.
+
+        For a conditional model, `labels` defaults to the classes in turn (0, 1, 2, ...).
+        """
+        if self.num_classes and labels is None:
+            labels = tf.range(num) % self.num_classes
+        return self.generate(self._latents(num, seed), labels, truncation_psi)
 
     def mix_styles(self, z_coarse, z_fine, crossover, labels=None, truncation_psi=1.0,
                    noise_mode="fixed", noise_seed=0):
@@ -130,23 +146,50 @@ class StyleControls:
     # Export --------------------------------------------------------------------------
 
     def export_endpoints(self):
-        """The base's `sample` and `generate`, plus `mapping` and `synthesis`.
+        """`sample`, `generate`, `mapping` and `synthesis`, all with truncation ψ.
 
-        `mapping(z[, labels], truncation_psi) -> w`; `synthesis(ws, noise0, ...)
-        -> images` with one noise map per layer as inputs (no random op inside, so it
-        converts to TFLite).
+        - `generate(z[, labels], truncation_psi) -> images`, ψ one value per row, so
+          TF Serving's row ("instances") format works;
+        - `sample(num, seed[, label], truncation_psi) -> images` (scalars; label -1
+          draws the classes in turn);
+        - `mapping(z[, labels], truncation_psi) -> w`, ψ per row;
+        - `synthesis(ws, noise0, ...) -> images` with one noise map per layer as inputs
+          (no random op inside, so it converts to TFLite).
         """
-        endpoints = super().export_endpoints()
         generator = self.sampling_generator
         z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
-        psi_spec = tf.TensorSpec([], tf.float32, name="truncation_psi")
+        psi_rows = tf.TensorSpec([None], tf.float32, name="truncation_psi")
+        psi = tf.TensorSpec([], tf.float32, name="truncation_psi")
+        num_spec = tf.TensorSpec([], tf.int32, name="num")
+        seed_spec = tf.TensorSpec([], tf.int32, name="seed")
         if self.num_classes:
-            @tf.function(input_signature=[z_spec, tf.TensorSpec([None], tf.int32, name="labels"),
-                                          psi_spec])
+            labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+
+            @tf.function(input_signature=[z_spec, labels_spec, psi_rows])
+            def generate(z, labels, truncation_psi):
+                return {"images": self.generate(z, labels, truncation_psi)}
+
+            @tf.function(input_signature=[num_spec, seed_spec,
+                                          tf.TensorSpec([], tf.int32, name="label"), psi])
+            def sample(num, seed, label, truncation_psi):
+                """`num` images of class `label`; label -1 cycles through the classes."""
+                labels = tf.where(label < 0, tf.range(num) % self.num_classes,
+                                  tf.fill([num], label))
+                return {"images": self.sample_images(num, seed, labels, truncation_psi)}
+
+            @tf.function(input_signature=[z_spec, labels_spec, psi_rows])
             def mapping(z, labels, truncation_psi):
                 return {"w": self.map_z(z, labels, truncation_psi)}
         else:
-            @tf.function(input_signature=[z_spec, psi_spec])
+            @tf.function(input_signature=[z_spec, psi_rows])
+            def generate(z, truncation_psi):
+                return {"images": self.generate(z, None, truncation_psi)}
+
+            @tf.function(input_signature=[num_spec, seed_spec, psi])
+            def sample(num, seed, truncation_psi):
+                return {"images": self.sample_images(num, seed, None, truncation_psi)}
+
+            @tf.function(input_signature=[z_spec, psi_rows])
             def mapping(z, truncation_psi):
                 return {"w": self.map_z(z, None, truncation_psi)}
 
@@ -158,4 +201,5 @@ class StyleControls:
         def synthesis(ws, *noise):
             return {"images": self.synthesize(ws, list(noise))}
 
-        return {**endpoints, "mapping": mapping, "synthesis": synthesis}
+        return {"sample": sample, "generate": generate, "mapping": mapping,
+                "synthesis": synthesis}

@@ -46,7 +46,7 @@ def model_kind(client, name, version=None):
         model=name, version=version)
 
 
-def sample_images(client, name, num, seed, label=None, version=None):
+def sample_images(client, name, num, seed, label=None, version=None, truncation_psi=None):
     """`num` images drawn with `seed` by the model's `sample` signature.
 
     Args:
@@ -57,14 +57,16 @@ def sample_images(client, name, num, seed, label=None, version=None):
         label: class to draw, for a class-conditional model (whose `sample` has a
             `label` input); None draws the classes in turn.
         version: a version number, or None for the latest.
+        truncation_psi: ψ of a StyleGAN (whose `sample` has a `truncation_psi`
+            input); None means 1 (no truncation).
 
     Returns:
         A float32 array `[num, height, width, channels]` in [0, 1].
 
     Raises:
         ServingRequestError: if the model has no `sample` signature (the message
-            lists its signatures), `label` is given for a model without labels, or
-            the server rejects the request (e.g. a label out of range).
+            lists its signatures), `label` is given for a model without labels,
+            `truncation_psi` for a model without truncation, or the server rejects the request (e.g. a label out of range).
         ServingError: for other server failures.
     """
     if num < 1:
@@ -76,6 +78,12 @@ def sample_images(client, name, num, seed, label=None, version=None):
     elif label is not None:
         raise invalid_argument(f"a label needs a class-conditional model; this one's "
                                f"{signature.describe()} takes no label", model=name,
+                               version=version, signature=SAMPLE)
+    if "truncation_psi" in signature.inputs:
+        inputs["truncation_psi"] = np.float32(1.0 if truncation_psi is None else truncation_psi)
+    elif truncation_psi is not None:
+        raise invalid_argument(f"truncation_psi needs a StyleGAN; this model's "
+                               f"{signature.describe()} takes no truncation_psi", model=name,
                                version=version, signature=SAMPLE)
     return client.predict(name, inputs, signature_name=SAMPLE, version=version)["images"]
 
