@@ -14,8 +14,12 @@ Parts (`--parts`, default all):
   of wall time (default: the `dcgan` part's training wall time), measured the same way.
 
 Each tfgen part trains into `<runs-root>/<model>-<dataset>` and reuses a finished run found
-there; the training wall time is recorded in `RUN/benchmark_time.json` when this script
-trains the run (a run finished earlier without it shows "n/a"). tfgen's wall time includes
+there. When this script trains the run, `RUN/benchmark_time.json` keeps its wall time and
+CPU time, rewritten every 30 s: a benchmark stopped mid-run and started again resumes the
+run (tfgen's step backups) and adds up the time of every part (a run trained without this
+script shows "n/a"). CPU time divided by the cores estimates the wall time on an idle
+machine even when other jobs share it, and the tutorial's default budget is the dcgan
+part's CPU time, so the two get the same computer time. tfgen's wall time includes
 data loading, tracing, validation and checkpoints; the tutorial's starts after reading the
 MNIST arrays (its `load_data()`) and includes building its models and pipeline and tracing.
 Prints the environment and Markdown tables for the README's "Quality" section. IWAE with
@@ -33,6 +37,8 @@ import argparse
 import json
 import math
 import os
+import resource
+import threading
 import time
 from pathlib import Path
 
@@ -45,6 +51,7 @@ from gan_throughput import BATCH_SIZE, NOISE_DIM, Tutorial
 from tfgen import config as config_lib
 from tfgen import data as data_lib
 from tfgen import evaluation, models, training
+from tfgen.files import write_atomically
 from tfgen.metrics.extractors import get_extractor
 
 PARTS = ("vae", "dcgan", "wgan_gp", "cgan", "tutorial")
@@ -52,25 +59,85 @@ GAN_GROUPS = ["fid", "kid", "pr", "is"]
 TIME_FILE = "benchmark_time.json"
 
 
-def train_part(name, overrides, runs_root):
-    """Trains (or reuses) the default config of `name`; returns `(run_dir, config, seconds)`.
+def cpu_seconds():
+    """User + system CPU seconds of this process (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
-    `seconds` is None for a run finished earlier without this script's time record.
+
+class TrainingClock:
+    """Wall and CPU seconds spent training one run, kept in `RUN/benchmark_time.json`.
+
+    The file is rewritten every `interval` seconds by a daemon thread and on exit, and
+    a later start adds to what it holds, so a benchmark stopped mid-run (a session's end,
+    Ctrl-C, a kill) and started again counts every part, losing at most `interval`
+    seconds. CPU seconds barely grow when other jobs share the machine (wall time does):
+    divided by the core count they estimate the wall time on an idle machine.
+
+    Args:
+        path: the JSON file.
+        interval: seconds between writes.
+    """
+
+    def __init__(self, path, interval=30.0):
+        self.path, self.interval = Path(path), interval
+        previous = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.previous = previous
+        self.base_wall = previous.get("seconds", 0.0)
+        self.base_cpu = previous.get("cpu_seconds")  # None: timed before CPU was recorded.
+        self._stop = threading.Event()
+
+    def totals(self):
+        wall = self.base_wall + time.perf_counter() - self._wall_start
+        cpu = None if self.base_cpu is None else self.base_cpu + cpu_seconds() - self._cpu_start
+        return wall, cpu
+
+    def write(self, **extra):
+        wall, cpu = self.totals()
+        record = {**self.previous, "seconds": wall, "cpu_seconds": cpu, **extra}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.path, json.dumps(record, indent=2) + "\n")
+
+    def _tick(self):
+        while not self._stop.wait(self.interval):
+            self.write(finished=False)
+
+    def __enter__(self):
+        if not self.previous:
+            self.base_cpu = 0.0
+        self._wall_start, self._cpu_start = time.perf_counter(), cpu_seconds()
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type, *_):
+        self._stop.set()
+        self._thread.join()
+        self.write(finished=exc_type is None)
+
+
+def train_part(name, overrides, runs_root):
+    """Trains (or reuses) the default config of `name`.
+
+    Returns:
+        `(run_dir, config, wall_seconds, cpu_seconds)`; the times are None for a run
+        finished earlier without this script's time record (CPU seconds also for one
+        timed before they were recorded).
     """
     config = config_lib.resolve(models.get(name).config_class, overrides=overrides)
     run_dir = training.default_run_dir(config, runs_root)
     time_file = run_dir / TIME_FILE
-    previous = json.loads(time_file.read_text()) if time_file.exists() else None
-    start = time.perf_counter()
-    result = training.train(config, run_dir=run_dir, verbose=2)
-    seconds = time.perf_counter() - start
-    if result.initial_epoch >= config.epochs:  # Finished earlier: nothing was trained now.
-        return run_dir, config, previous and previous["seconds"]
-    if result.initial_epoch > 0 and previous:  # Resumed: add the time of the earlier part.
-        seconds += previous["seconds"]
-    time_file.write_text(json.dumps({"seconds": seconds, "epochs": config.epochs,
-                                     "resumed_from_epoch": result.initial_epoch}, indent=2) + "\n")
-    return run_dir, config, seconds
+    if time_file.exists() and json.loads(time_file.read_text()).get("finished", True):
+        record = json.loads(time_file.read_text())
+        return run_dir, config, record["seconds"], record.get("cpu_seconds")
+    if (run_dir / training.CONFIG_FILE).exists() and not time_file.exists():
+        # A run trained without this script: reuse it untimed (or finish it untimed).
+        training.train(config, run_dir=run_dir, verbose=2)
+        return run_dir, config, None, None
+    with TrainingClock(time_file) as clock:
+        training.train(config, run_dir=run_dir, verbose=2)
+    wall, cpu = clock.totals()
+    return run_dir, config, wall, cpu
 
 
 def steps_trained(config, run_dir, epoch):
@@ -96,23 +163,38 @@ class TutorialSampler:
         return (self.generator(noise, training=False) + 1.0) / 2.0
 
 
-def train_tutorial(seconds, seed=0):
-    """The tutorial's loop for `seconds` of wall time; returns `(generator, steps, wall)`."""
+def train_tutorial(seconds=None, cpu_budget=None, seed=0):
+    """The tutorial's loop for `seconds` of wall time, or `cpu_budget` CPU seconds.
+
+    Returns:
+        `(generator, steps, wall_seconds, cpu_seconds)`.
+    """
     train_examples, _ = data_lib.load("mnist", "train")  # The tutorial's `load_data()`.
     raw = np.round(next(iter(train_examples.batch(100_000)))["image"].numpy() * 255)
     keras.utils.set_random_seed(seed)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     tutorial = Tutorial(raw)
     steps = 0
-    while time.perf_counter() - start < seconds:
+
+    def within_budget():
+        if cpu_budget is not None:
+            return cpu_seconds() - cpu_start < cpu_budget
+        return time.perf_counter() - start < seconds
+
+    while within_budget():
         tutorial.train_step(next(tutorial.dataset))
         steps += 1
-    return tutorial.generator, steps, time.perf_counter() - start
+    return tutorial.generator, steps, time.perf_counter() - start, cpu_seconds() - cpu_start
+
+
+def per_core(cpu):
+    """CPU seconds divided by the cores: the wall time the work takes on an idle machine."""
+    return minutes(None if cpu is None else cpu / os.cpu_count())
 
 
 def minutes(seconds):
     if seconds is None:
-        return "n/a (trained earlier)"
+        return "n/a"
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
@@ -124,7 +206,8 @@ def main():
     parser.add_argument("--importance-samples", type=int, default=1000, help="IWAE's K")
     parser.add_argument("--nll-examples", type=int, help="test images for the NLL (default all)")
     parser.add_argument("--tutorial-seconds", type=float,
-                        help="tutorial training budget (default: the dcgan part's wall time)")
+                        help="tutorial budget in wall seconds (default: the dcgan part's CPU "
+                             "seconds as a CPU budget, which other jobs do not distort)")
     parser.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[],
                         metavar="KEY=VALUE", help="overrides for every tfgen config")
     args = parser.parse_args()
@@ -141,7 +224,7 @@ def main():
 
     gan_rows, vae_rows = [], []
     for name in [p for p in PARTS if p in parts and p != "tutorial"]:
-        run_dir, config, seconds = train_part(name, overrides, args.runs_root)
+        run_dir, config, seconds, cpu = train_part(name, overrides, args.runs_root)
         start = time.perf_counter()
         if name == "vae":
             result = evaluation.evaluate_run(run_dir, groups=["nll"],
@@ -151,27 +234,29 @@ def main():
             result = evaluation.evaluate_run(run_dir, groups=GAN_GROUPS,
                                              num_samples=args.num_samples)
         eval_seconds = time.perf_counter() - start
-        row = (name, describe(config, overrides), seconds,
+        row = (name, describe(config, overrides), seconds, cpu,
                steps_trained(config, run_dir, result.record["epoch"]), result.values)
         (vae_rows if name == "vae" else gan_rows).append(row + (eval_seconds,))
         print(f"{name}: {result.values} (evaluation {eval_seconds:.0f} s)", flush=True)
 
-    budget = args.tutorial_seconds
-    if budget is None and dcgan_time.exists():
-        budget = json.loads(dcgan_time.read_text())["seconds"]
-    if "tutorial" in parts and budget is None:
+    dcgan_record = json.loads(dcgan_time.read_text()) if dcgan_time.exists() else {}
+    budget, cpu_budget = args.tutorial_seconds, None
+    if budget is None:
+        cpu_budget = dcgan_record.get("cpu_seconds")
+        budget = None if cpu_budget is not None else dcgan_record.get("seconds")
+    if "tutorial" in parts and budget is None and cpu_budget is None:
         print(f"tutorial skipped: the dcgan run was trained earlier ({dcgan_time} is missing); "
               f"pass --tutorial-seconds", flush=True)
     elif "tutorial" in parts:
-        generator, steps, wall = train_tutorial(budget)
+        generator, steps, wall, cpu = train_tutorial(budget, cpu_budget)
         start = time.perf_counter()
         values = evaluation.sample_quality(TutorialSampler(generator), "mnist", GAN_GROUPS,
                                            get_extractor("classifier", "mnist"), args.num_samples)
         eval_seconds = time.perf_counter() - start
         epochs = steps / math.ceil(60_000 / BATCH_SIZE)
         gan_rows.append(("TF tutorial DCGAN", f"tutorial: {epochs:.2f} epoch(s), batch "
-                         f"{BATCH_SIZE}, Adam(1e-4)", wall, steps, values, eval_seconds))
-        print(f"tutorial: {steps} steps in {wall:.0f} s; {values} "
+                         f"{BATCH_SIZE}, Adam(1e-4)", wall, cpu, steps, values, eval_seconds))
+        print(f"tutorial: {steps} steps in {wall:.0f} s ({cpu:.0f} CPU s); {values} "
               f"(evaluation {eval_seconds:.0f} s)", flush=True)
 
     print(f"\nCPU: {cpu_model()} ({os.cpu_count()} cores); TensorFlow {tf.__version__}; "
@@ -179,22 +264,23 @@ def main():
     if gan_rows:
         print(f"\nMNIST; {args.num_samples} samples vs the 10,000 test images; features of tfgen's "
               f"MNIST classifier\n")
-        print("| model | config | training wall time | steps | FID | KID (± std) | precision "
-              "| recall | IS |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for name, description, seconds, steps, v, _ in gan_rows:
-            print(f"| {name} | {description} | {minutes(seconds)} | {steps} | {v['fid']:.2f} | "
+        print("| model | config | training wall time | CPU time / cores | steps | FID "
+              "| KID (± std) | precision | recall | IS |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, description, seconds, cpu, steps, v, _ in gan_rows:
+            print(f"| {name} | {description} | {minutes(seconds)} | {per_core(cpu)} | {steps} "
+                  f"| {v['fid']:.2f} | "
                   f"{v['kid']:.4f} ± {v['kid_std']:.4f} | {v['precision']:.3f} | "
                   f"{v['recall']:.3f} | {v['is']:.2f} |")
     if vae_rows:
         print("\nbinarized MNIST test split (fixed binarization); nats per image\n")
         print("| model | config | -ELBO | IWAE NLL (K) | examples | training wall time "
-              "| evaluation wall time |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-        for name, description, seconds, steps, v, eval_seconds in vae_rows:
+              "| CPU time / cores | evaluation wall time |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, description, seconds, cpu, steps, v, eval_seconds in vae_rows:
             print(f"| {name} | {description} | {v['negative_elbo']:.2f} | {v['nll']:.2f} "
                   f"({v['nll_importance_samples']}) | {v['nll_examples']} | {minutes(seconds)} | "
-                  f"{minutes(eval_seconds)} |")
+                  f"{per_core(cpu)} | {minutes(eval_seconds)} |")
 
 
 if __name__ == "__main__":
