@@ -215,13 +215,68 @@ def _numeric_array(where, value, dtype):
 class ServingClient:
     """What `RestClient` and `GrpcClient` share: signature look-up and input checks.
 
-    Subclasses implement `status`, `metadata` and `predict`.
+    Subclasses implement `status`, `metadata` and `predict` over their protocol.
     """
 
     def __init__(self, address, timeout=DEFAULT_TIMEOUT):
         self.address = address
         self.timeout = timeout
         self._metadata = {}
+
+    def status(self, name, version=None, label=None):
+        """The model's versions and their states.
+
+        Args:
+            name: the model name.
+            version: a version number, or None for every served version.
+            label: a version label; TF Serving's status API ignores it (all versions).
+
+        Returns:
+            A list of `{"version": int, "state": str, "status": {"error_code": str,
+            "error_message": str}}`, e.g. state `"AVAILABLE"` and error_code `"OK"`.
+
+        Raises:
+            ServingRequestError: NOT_FOUND for an unknown model or version.
+            ServingError: UNAVAILABLE if nothing listens at the address.
+        """
+        raise NotImplementedError
+
+    def metadata(self, name, version=None, label=None):
+        """The model's signatures: `{signature_name: SignatureSpec}`.
+
+        Args:
+            name: the model name.
+            version: a version number, or None for the latest (or `label`).
+            label: a version label from the model config, instead of `version`.
+
+        Returns:
+            `{signature_name: SignatureSpec}`, without `__saved_model_init_op`.
+
+        Raises:
+            ServingRequestError: NOT_FOUND for an unknown model or version,
+                INVALID_ARGUMENT for an unknown label.
+        """
+        raise NotImplementedError
+
+    def predict(self, name, inputs, signature_name=SERVING_DEFAULT, version=None, label=None):
+        """Runs one signature.
+
+        Args:
+            name: the model name.
+            inputs: `{input_name: array-like}`, checked with `check_inputs` first.
+            signature_name: e.g. `"decode"`; default `serving_default`.
+            version: a version number, or None for the latest (or `label`).
+            label: a version label from the model config, instead of `version`.
+
+        Returns:
+            `{output_name: np.ndarray}`; string outputs are object arrays of bytes.
+
+        Raises:
+            ServingRequestError: for a wrong model, version, signature or input (the
+                message names it), before sending when the metadata shows it.
+            ServingError: for server-side failures, or UNAVAILABLE.
+        """
+        raise NotImplementedError
 
     def signature(self, name, signature_name=SERVING_DEFAULT, version=None, label=None,
                   refresh=False):

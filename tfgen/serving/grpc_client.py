@@ -61,21 +61,7 @@ class GrpcClient(ServingClient):
         self._channel.close()
 
     def status(self, name, version=None, label=None):
-        """The model's versions and their states (`ModelService.GetModelStatus`).
-
-        Args:
-            name: the model name.
-            version: a version number, or None for every served version.
-            label: a version label; TF Serving's status API ignores it (all versions).
-
-        Returns:
-            A list of `{"version": int, "state": str, "status": {"error_code": str,
-            "error_message": str}}`, as `RestClient.status`.
-
-        Raises:
-            ServingRequestError: NOT_FOUND for an unknown model or version.
-            ServingError: UNAVAILABLE if nothing listens at the address.
-        """
+        """`ServingClient.status` through `ModelService.GetModelStatus`."""
         request = get_model_status_pb2.GetModelStatusRequest()
         _fill_model_spec(request.model_spec, name, version, label)
         reply = self._call(self._models.GetModelStatus, request,
@@ -88,20 +74,7 @@ class GrpcClient(ServingClient):
                 for entry in reply.model_version_status]
 
     def metadata(self, name, version=None, label=None):
-        """The model's signatures: `{signature_name: SignatureSpec}` (`GetModelMetadata`).
-
-        Args:
-            name: the model name.
-            version: a version number, or None for the latest (or `label`).
-            label: a version label from the model config, instead of `version`.
-
-        Returns:
-            `{signature_name: SignatureSpec}`, without `__saved_model_init_op`.
-
-        Raises:
-            ServingRequestError: NOT_FOUND for an unknown model or version,
-                INVALID_ARGUMENT for an unknown label.
-        """
+        """`ServingClient.metadata` through `PredictionService.GetModelMetadata`."""
         request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
         _fill_model_spec(request.model_spec, name, version, label)
         context = dict(model=name, version=version, label=label)
@@ -114,23 +87,7 @@ class GrpcClient(ServingClient):
                                    for key, definition in signature_defs.signature_def.items())
 
     def predict(self, name, inputs, signature_name=SERVING_DEFAULT, version=None, label=None):
-        """Runs one signature (`PredictionService.Predict`).
-
-        Args:
-            name: the model name.
-            inputs: `{input_name: array-like}`, checked with `check_inputs` first.
-            signature_name: e.g. `"decode"`; default `serving_default`.
-            version: a version number, or None for the latest (or `label`).
-            label: a version label from the model config, instead of `version`.
-
-        Returns:
-            `{output_name: np.ndarray}`; string outputs are object arrays of bytes.
-
-        Raises:
-            ServingRequestError: for a wrong model, version, signature or input (the
-                message names it), before sending when the metadata shows it.
-            ServingError: for server-side failures, or UNAVAILABLE.
-        """
+        """`ServingClient.predict` through `PredictionService.Predict`."""
         context = dict(model=name, version=version, label=label, signature=signature_name)
         signature, arrays = self.checked_inputs(name, inputs, signature_name, version, label)
         request = predict_pb2.PredictRequest()

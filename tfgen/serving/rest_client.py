@@ -61,64 +61,26 @@ class RestClient(ServingClient):
         self.base_url = address.rstrip("/") if "://" in address else f"http://{address}"
 
     def status(self, name, version=None, label=None):
-        """The model's versions and their states.
-
-        Args:
-            name: the model name.
-            version: a version number, or None for every served version.
-            label: a version label; TF Serving's status API ignores it (all versions).
-
-        Returns:
-            A list of `{"version": int, "state": str, "status": {"error_code": str,
-            "error_message": str}}`, e.g. state `"AVAILABLE"` and error_code `"OK"`.
-
-        Raises:
-            ServingRequestError: NOT_FOUND for an unknown model or version.
-            ServingError: UNAVAILABLE if nothing listens at the address.
-        """
+        """`ServingClient.status` over `GET /v1/models/NAME[/versions/N]`."""
         reply = self._request(self._model_url(name, version, label), None,
                               dict(model=name, version=version, label=label))
         return [normalized_status(entry) for entry in reply.get("model_version_status", [])]
 
     def metadata(self, name, version=None, label=None):
-        """The model's signatures: `{signature_name: SignatureSpec}`.
-
-        Args:
-            name: the model name.
-            version: a version number, or None for the latest (or `label`).
-            label: a version label from the model config, instead of `version`.
-
-        Returns:
-            `{signature_name: SignatureSpec}`, without `__saved_model_init_op`.
-
-        Raises:
-            ServingRequestError: NOT_FOUND for an unknown model or version,
-                INVALID_ARGUMENT for an unknown label.
-        """
+        """`ServingClient.metadata` over `GET .../metadata`."""
         reply = self._request(self._model_url(name, version, label) + "/metadata", None,
                               dict(model=name, version=version, label=label))
         return signatures_from_json(reply)
 
     def predict(self, name, inputs, signature_name=SERVING_DEFAULT, version=None, label=None,
                 format="columnar"):
-        """Runs one signature.
+        """`ServingClient.predict` over `POST ...:predict`.
 
-        Args:
-            name: the model name.
-            inputs: `{input_name: array-like}`, checked with `check_inputs` first.
-            signature_name: e.g. `"decode"`; default `serving_default`.
-            version: a version number, or None for the latest (or `label`).
-            label: a version label from the model config, instead of `version`.
-            format: `"columnar"` (any shapes, scalars included) or `"row"` (every
-                input is split along its first dimension, which must agree).
-
-        Returns:
-            `{output_name: np.ndarray}`; string outputs are object arrays of bytes.
+        `format` is `"columnar"` (the `inputs` body: any shapes, scalars included) or
+        `"row"` (`instances`: every input split along its first dimension, which must
+        agree).
 
         Raises:
-            ServingRequestError: for a wrong model, version, signature or input (the
-                message names it), before sending when the metadata shows it.
-            ServingError: for server-side failures, or UNAVAILABLE.
             ValueError: for an unknown `format`.
         """
         if format not in FORMATS:

@@ -10,6 +10,7 @@ subdirectory before the version is published, so the SavedModel and its
 `.tflite` files appear together; TF Serving ignores the extra directory.
 """
 
+import contextlib
 import dataclasses
 import json
 import tempfile
@@ -101,31 +102,39 @@ def convert(saved_model_dir, signature_key, quantization="float32", batch_size=N
         ValueError: for an unknown quantization or a `batch_size` below 1.
     """
     configure = QUANTIZATIONS[check_quantization(quantization)]
-    if batch_size is not None and batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1 (or None for any batch), got {batch_size}")
-    with tempfile.TemporaryDirectory(prefix="tfgen-tflite-") as scratch:
-        source = _convertible_source(saved_model_dir, signature_key, batch_size, scratch)
-        converter = tf.lite.TFLiteConverter.from_saved_model(
-            str(source), signature_keys=[signature_key])
-        configure(converter)
-        return converter.convert()
+    with _convertible_source(saved_model_dir, signature_key, batch_size) as source:
+        return _convert(source, signature_key, configure)
 
 
-def _convertible_source(saved_model_dir, signature_key, batch_size, scratch):
-    """A SavedModel the converter can read for `signature_key`: `saved_model_dir` or a copy.
+def _convert(source, signature_key, configure):
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(source),
+                                                         signature_keys=[signature_key])
+    configure(converter)
+    return converter.convert()
 
-    The converter imports the SavedModel's initializer whatever the signature: a
+
+@contextlib.contextmanager
+def _convertible_source(saved_model_dir, signature_key, batch_size):
+    """Yields a directory holding a SavedModel the converter can read for `signature_key`.
+
+    It is `saved_model_dir` itself, or a copy removed afterwards. The converter imports the SavedModel's initializer whatever the signature: a
     SavedModel that tracks resources besides variables (e.g. a tokenizer's lookup
     tables, which have no TFLite builtin) fails to convert even for a signature
     that never reads them. For such a SavedModel, or to fix the batch size, the
     signature alone (traced at `batch_size` where its batch is unknown) and the
-    variables it reads are re-saved into `scratch`.
+    variables it reads are re-saved into a temporary directory.
+
+    Raises:
+        ValueError: for a `batch_size` below 1.
     """
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1 (or None for any batch), got {batch_size}")
     proto = saved_model_pb2.SavedModel()
     proto.ParseFromString((Path(saved_model_dir) / "saved_model.pb").read_bytes())
     nodes = proto.meta_graphs[0].object_graph_def.nodes
     if batch_size is None and not any(node.WhichOneof("kind") == "resource" for node in nodes):
-        return saved_model_dir
+        yield saved_model_dir
+        return
     loaded = tf.saved_model.load(str(saved_model_dir))  # Keeps the variables alive.
     function = loaded.signatures[signature_key]
     if batch_size is not None:
@@ -136,8 +145,9 @@ def _convertible_source(saved_model_dir, signature_key, batch_size, scratch):
         function = tf.function(lambda **inputs: original(**inputs)).get_concrete_function(**fixed)
     module = tf.Module(name="tflite_source")
     module.model_variables = list(loaded.signatures[signature_key].variables)  # Frozen by the converter.
-    tf.saved_model.save(module, scratch, signatures={signature_key: function})
-    return scratch
+    with tempfile.TemporaryDirectory(prefix="tfgen-tflite-") as scratch:
+        tf.saved_model.save(module, scratch, signatures={signature_key: function})
+        yield scratch
 
 
 def write_tflite_files(saved_model_dir, signature_keys, quantizations=("float32",), out_dir=None,
@@ -167,10 +177,12 @@ def write_tflite_files(saved_model_dir, signature_keys, quantizations=("float32"
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for key in signature_keys:
-        for quantization in quantizations:
-            path = out_dir / tflite_filename(key, quantization, batch_size)
-            write_atomically(path, convert(saved_model_dir, key, quantization, batch_size))
-            paths.append(path)
+        # One convertible copy per signature serves every quantization.
+        with _convertible_source(saved_model_dir, key, batch_size) as source:
+            for quantization in quantizations:
+                path = out_dir / tflite_filename(key, quantization, batch_size)
+                write_atomically(path, _convert(source, key, QUANTIZATIONS[quantization]))
+                paths.append(path)
     return paths
 
 
