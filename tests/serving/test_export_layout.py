@@ -16,7 +16,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from tfgen import export as export_cli
 from tfgen import serving
-from test_saved_model import tiny_vae
+from test_saved_model import TinyVAEExportCase, tiny_vae
 from test_tflite import train_tiny_run
 
 
@@ -67,15 +67,7 @@ class ModelConfigTest(tf.test.TestCase):
         self.assertEqual(self.path.read_text(), "model_config_list { config { nmae: 'x' } }")
 
 
-class VersionHousekeepingTest(tf.test.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.model = tiny_vae()
-
-    def setUp(self):
-        super().setUp()
-        self.base = Path(self.create_tempdir().full_path)
+class VersionHousekeepingTest(TinyVAEExportCase):
 
     def test_keep_removes_the_oldest_versions(self):
         for _ in range(4):

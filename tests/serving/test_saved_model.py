@@ -34,7 +34,9 @@ def tiny_vae():
     return VAE(image_shape=IMAGE_SHAPE, latent_dim=LATENT_DIM, filters=2)
 
 
-class VersionLayoutTest(tf.test.TestCase):
+class TinyVAEExportCase(tf.test.TestCase):
+    """A tiny VAE shared by the class (`self.model`) and a fresh export base per test."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -43,6 +45,9 @@ class VersionLayoutTest(tf.test.TestCase):
     def setUp(self):
         super().setUp()
         self.base = Path(self.create_tempdir().full_path)
+
+
+class VersionLayoutTest(TinyVAEExportCase):
 
     def test_first_export_is_version_1(self):
         version_dir = serving.export_saved_model(self.model, self.base, "vae")
