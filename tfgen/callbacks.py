@@ -16,7 +16,7 @@ import tensorflow as tf
 from tfgen.checkpoints import save_checkpoint
 from tfgen.files import write_atomically
 from tfgen.images import grid, write_png
-from tfgen.interrupts import TrainingInterrupted
+from tfgen.interrupts import SignalVote, TrainingInterrupted
 
 
 class ImageGrids(keras.callbacks.Callback):
@@ -202,9 +202,20 @@ class StepBackup(keras.callbacks.Callback):
         self.every_steps, self.stop_signals = every_steps, stop_signals
         self.metric_variables = list(metric_variables)
         self.pending_metric_values = resume.metric_values if resume else None
+        self.vote, self.signum = None, None
 
     def _stop_requested(self):
-        return self.stop_signals is not None and self.stop_signals.signum is not None
+        """Whether to stop now; a collective vote when several workers train together.
+
+        Sets `self.signum` to the signal to stop for (maybe another worker's).
+        """
+        local = self.stop_signals.signum if self.stop_signals is not None else None
+        self.signum = self.vote(local) if self.vote is not None else local
+        return self.signum is not None
+
+    def on_train_begin(self, logs=None):
+        strategy = self.model.distribute_strategy
+        self.vote = SignalVote(strategy) if SignalVote.needed(strategy) else None
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.pending_metric_values is not None:
@@ -223,11 +234,11 @@ class StepBackup(keras.callbacks.Callback):
             return  # The next step's loss shows it; EpochCheckpoint then stops training.
         path = self.checkpoints.save_backup(step)
         if stop:
-            raise TrainingInterrupted(self.stop_signals.signum, step, path)
+            raise TrainingInterrupted(self.signum, step, path)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._stop_requested() and not self.model.stop_training:
-            raise TrainingInterrupted(self.stop_signals.signum, _global_step(self.model),
+            raise TrainingInterrupted(self.signum, _global_step(self.model),
                                       self.checkpoints.epochs.latest_checkpoint)
 
 

@@ -10,10 +10,18 @@ raises `TrainingInterrupted`; the fit CLI prints how to resume and exits with
 
 A second signal of either kind stops at once with `KeyboardInterrupt` (the last
 saved step stays the newest checkpoint).
+
+Under `MultiWorkerMirroredStrategy` saving a step is a collective that every worker
+must join at the same step, yet a signal may reach one worker only (a scheduler
+preempting one machine) or the workers a step apart. `SignalVote` makes them agree:
+at every batch end the workers sum their votes in one small all-reduce, and all of
+them stop at the same step if any one was signalled.
 """
 
 import signal
 import threading
+
+import tensorflow as tf
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -35,6 +43,40 @@ class TrainingInterrupted(Exception):
     def exit_code(self):
         """128 + the signal number, a shell's code for a process stopped by that signal."""
         return 128 + int(self.signum)
+
+
+class SignalVote:
+    """The stop signal that the workers of a multi-worker run agree on, step by step.
+
+    Calling it is a collective: every worker must call it at the same points (every
+    batch end). It returns SIGINT if any worker received SIGINT, else SIGTERM if any
+    received SIGTERM, else `None`.
+
+    Args:
+        strategy: the run's `tf.distribute.MultiWorkerMirroredStrategy`.
+    """
+
+    def __init__(self, strategy):
+        self._strategy = strategy
+
+    def __call__(self, signum):
+        votes = tf.constant([float(signum == candidate) for candidate in STOP_SIGNALS])
+        per_replica = self._strategy.experimental_distribute_values_from_function(
+            lambda _: tf.identity(votes))
+        totals = self._strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+        for candidate, total in zip(STOP_SIGNALS, totals.numpy()):
+            if total > 0:
+                return candidate
+        return None
+
+    @staticmethod
+    def needed(strategy):
+        """Whether `strategy` spans several workers (else the local signal is enough)."""
+        resolver = getattr(strategy, "cluster_resolver", None)
+        if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return False
+        jobs = resolver.cluster_spec().as_dict()
+        return sum(len(tasks) for name, tasks in jobs.items() if name in ("chief", "worker")) > 1
 
 
 class StopSignals:

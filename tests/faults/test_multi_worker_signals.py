@@ -1,0 +1,77 @@
+"""Ctrl-C reaching one of two launched workers: both stop at the same step and save it.
+
+Saving a step is a collective, so a signal that reaches one worker only (a scheduler
+preempting one machine) must still stop every worker at the same batch end: they vote
+at every batch end (`tfgen.interrupts.SignalVote`). The relaunch resumes from that step.
+"""
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+import fault_runs
+from test_multi_worker_kill import optimizer_steps, worker_processes
+
+# Three epochs of 50 steps (all 400 examples at the global batch 8), no periodic backups:
+# the only backup is the signal's.
+TINY = dict(epochs=3, steps_per_epoch=50, backup_every_steps=0)
+# Seconds into epoch 2 (about 4 s long alone) at which the signal is sent.
+INTO_EPOCH_TWO = 1.5
+WORKERS = 2
+
+
+@pytest.mark.slow
+class MultiWorkerSignalTest(tf.test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = Path(self.create_tempdir().full_path)
+        self.npz = fault_runs.write_npz(self.tmp)
+
+    def launch(self, run_dir):
+        env = {**fault_runs.ENV, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env.pop("TF_CONFIG", None)
+        return subprocess.Popen(
+            [sys.executable, "-m", "tfgen.launch", "--workers", str(WORKERS), "--",
+             *fault_runs.fit_args("vae", self.npz, run_dir, **TINY)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            cwd=fault_runs.REPO)
+
+    def test_sigint_to_one_worker_stops_both_at_the_same_step(self):
+        steps = TINY["steps_per_epoch"]
+        run_dir = self.tmp / "vae-signalled"
+        launcher = self.launch(run_dir)
+        workers = worker_processes(launcher, WORKERS)
+        # Signal the non-chief worker only, a few seconds into the second epoch.
+        fault_runs.wait_for(
+            lambda: tf.train.latest_checkpoint(str(run_dir / "checkpoints")) is not None,
+            launcher, timeout=180)
+        time.sleep(INTO_EPOCH_TWO)
+        workers[1].send_signal(signal.SIGINT)
+        stdout, stderr = launcher.communicate(timeout=120)
+        output = stdout + stderr
+        self.assertEqual(launcher.returncode, 128 + signal.SIGINT, output[-4000:])
+        # Both workers stopped at the same step, mid-epoch, and the chief backed it up.
+        stopped = {int(step) for step in re.findall(r"resume from global step (\d+) ", output)}
+        saved = fault_runs.backup_step(run_dir)
+        self.assertEqual(stopped, {saved}, output[-4000:])
+        self.assertEqual(output.count(f"resume from global step {saved} "), WORKERS)
+        self.assertGreater(saved % steps, 0)
+        self.assertGreater(saved, steps)
+
+        relaunched = self.launch(run_dir)
+        stdout, stderr = relaunched.communicate(timeout=180)
+        self.assertEqual(relaunched.returncode, 0, (stdout + stderr)[-4000:])
+        for index in range(WORKERS):
+            self.assertIn(f"[worker {index}] resuming epoch 2 at global step {saved}",
+                          stdout + stderr)
+        self.assertEqual(optimizer_steps(run_dir), TINY["epochs"] * steps)
+
+
+if __name__ == "__main__":
+    tf.test.main()
