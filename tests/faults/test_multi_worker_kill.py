@@ -2,9 +2,11 @@
 
 The launcher must stop the surviving worker and fail; the relaunch must resume from
 the chief's newest step backup and end with one uninterrupted process's weights.
+Nothing the killed worker wrote stays in $TMPDIR.
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -94,6 +96,9 @@ class MultiWorkerKillTest(tf.test.TestCase):
         killed_at = fault_runs.backup_step(run_dir)
         self.assertGreater(killed_at, steps)
         self.assertNotEqual(killed_at % steps, 0)  # Killed mid-epoch, after a step backup.
+        # The launcher removed its workers' TMPDIR, with what the killed one left there (its
+        # scratch directory, TensorFlow's autograph files).
+        self.assertEqual(os.listdir(self.worker_tmp), [])
 
         relaunched = self.start_launcher(run_dir)
         stdout, stderr = relaunched.communicate(timeout=180)
@@ -104,6 +109,7 @@ class MultiWorkerKillTest(tf.test.TestCase):
                           stdout + stderr)
 
         self.assertNotIn("worker", " ".join(run_layout(run_dir)))  # Only the chief wrote there.
+        self.assertEqual(os.listdir(self.worker_tmp), [])
 
         # A continuous step counter: every step of every epoch ran exactly once.
         self.assertEqual(optimizer_steps(run_dir), TINY["epochs"] * steps)
