@@ -556,7 +556,7 @@ class SampleServerCliTest(tf.test.TestCase):
              "--top-k does not apply to sampler 'temperature'"),
             (["--server", rest, "--model", "gpt"], 2, "--prompt is required with --server"),
             (["--server", rest, "--model", "gpt", "--prompt", "a", "--out", "x.png"], 2,
-             "gpt is a language model: --label and --out are for image models"),
+             "gpt is a language model: --label, --out and --truncation-psi are for image models"),
             (["--server", rest, "--model", "gpt", "--prompt", "x" * 40], 2,
              f"more tokens than context_length {CONTEXT}"),
             (["--server", rest, "--model", "vae", "--top-p", "0.5"], 2,

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import config as config_lib
+from tfgen import sample as sample_cli
 from tfgen import serving, training
 from tfgen.models import StyleGANConfig
 
@@ -127,6 +128,12 @@ class StyleGANExportTest(tf.test.TestCase):
                 self.assertAllClose(images, expected, atol=1e-6)
                 self.assertAllClose(sample_images(client, "sg", num=2, seed=3),
                                     model.sample_images(2, 3), atol=1e-6)
+            out = self.tmp / "served.png"
+            code = sample_cli.main(["--server", server.rest_address, "--model", "sg", "--num",
+                                    "2", "--seed", "3", "--label", "1", "--truncation-psi",
+                                    "0.7", "--out", str(out)])
+            self.assertEqual(code, 0)
+            self.assertEqual(tf.io.decode_png(tf.io.read_file(str(out))).shape, (8, 16, 1))
 
 
 if __name__ == "__main__":

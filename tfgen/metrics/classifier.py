@@ -228,6 +228,30 @@ def _save(model, path, metadata):
     return metadata
 
 
+def load_cached(dataset, cache_dir=None):
+    """The cached default classifier of `dataset` (as `load_or_train()` caches it), or None.
+
+    Never trains: for callers whose use of the classifier is optional (projection's
+    feature distance). A dataset that cannot be read here also gives None.
+    """
+    from tfgen.data import DatasetUnavailableError
+
+    prefix = cache_path(dataset, "", cache_dir)  # <cache>/<dataset>-.keras
+    if not any(prefix.parent.glob(prefix.stem + "*.json")):
+        return None  # Nothing cached: skip fingerprinting the dataset.
+    try:
+        fingerprint = dataset_fingerprint(dataset)
+    except (DatasetUnavailableError, ValueError, OSError):
+        return None
+    path = cache_path(dataset, fingerprint, cache_dir)
+    metadata = _read_cached(path, {"dataset": dataset, "fingerprint": fingerprint,
+                                   "version": VERSION, "epochs": DEFAULT_EPOCHS, "seed": 0,
+                                   "max_train_examples": None})
+    if metadata is None:
+        return None
+    return DatasetClassifier(keras.saving.load_model(path), metadata, path, loaded_from_cache=True)
+
+
 def load_or_train(dataset, cache_dir=None, epochs=DEFAULT_EPOCHS, seed=0, max_train_examples=None,
                   retrain=False, verbose=0):
     """Loads the cached classifier of `dataset`, training and caching it first if needed.
