@@ -49,6 +49,19 @@ class EqualizedTest(tf.test.TestCase):
         self.assertAllClose(y, tf.nn.leaky_relu(plain, 0.2) * math.sqrt(2.0), atol=1e-5)
         self.assertEqual(EqualizedConv2D(2, 3, down=True)(x).shape, (1, 2, 2, 2))
 
+    def test_downsampling_conv_is_conv_then_average_pool(self):
+        # The layer runs one stride-2 convolution with the pooled kernel; the function is
+        # the 'same' convolution followed by 2x2 average pooling, borders included.
+        x = tf.random.stateless_normal([2, 8, 8, 3], seed=[3, 4])
+        for kernel_size in (1, 3):
+            conv = EqualizedConv2D(5, kernel_size, down=True, activation="lrelu")
+            conv.build(x.shape)
+            conv.bias.assign(tf.range(5, dtype=tf.float32))
+            plain = tf.nn.conv2d(x, conv.kernel / math.sqrt(3 * kernel_size ** 2), 1, "SAME")
+            expected = tf.nn.avg_pool2d(plain, 2, 2, "VALID") + conv.bias
+            self.assertAllClose(conv(x), tf.nn.leaky_relu(expected, 0.2) * math.sqrt(2.0),
+                                atol=1e-5)
+
 
 class ModulatedConvTest(tf.test.TestCase):
     def test_demodulated_outputs_have_unit_variance_for_unit_inputs(self):

@@ -30,11 +30,17 @@ class StyleGANConfig(TrainConfig):
         num_classes: class-conditional with this many labels (must match the dataset);
             0 = unconditional.
         mbstd_group_size: examples per minibatch-standard-deviation group.
-        r1_gamma: R1 weight γ (0 = off).
+        r1_gamma: R1 weight γ (0 = off): 1, above the official CIFAR-10 value 0.01, which
+            left this narrow D winning (Fashion-MNIST classifier FID after 600 steps: 130 at
+            γ = 1, 138 at 0.1 and 0.01; measured, README).
         r1_interval: discriminator steps between (lazy) R1 penalties.
-        pl_weight: path-length penalty weight (0 = off).
+        pl_weight: path-length penalty weight (0 = off): off, as in the official CIFAR-10
+            config; at this size it did not lower the classifier FID at equal steps (138.0
+            with, 137.7 without, measured) and costs a double backward pass through G
+            every `pl_interval` steps. The paper's 2 is the `StyleGAN` class default.
         pl_interval: generator steps between (lazy) path-length penalties.
-        style_mixing: probability of style-mixing regularisation per example.
+        style_mixing: probability of style-mixing regularisation per example: 0, as in the
+            official CIFAR-10 config (the paper's 0.9 is the `StyleGAN` class default).
         ema_decay: EMA decay of the sampling generator (0 = off).
         augment: DiffAugment policy (empty = off).
     """
@@ -58,11 +64,11 @@ class StyleGANConfig(TrainConfig):
     channel_max: int = 64
     num_classes: int = 0
     mbstd_group_size: int = 4
-    r1_gamma: float = 0.01
+    r1_gamma: float = 1.0
     r1_interval: int = 16
-    pl_weight: float = 2.0
+    pl_weight: float = 0.0
     pl_interval: int = 4
-    style_mixing: float = 0.9
+    style_mixing: float = 0.0
     ema_decay: float = 0.998
     augment: str = ""
 
