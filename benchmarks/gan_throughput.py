@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cpu_model
+from common import best_of_rounds, cpu_model
 from tfgen import data as data_lib
 from tfgen.models import DCGAN
 
@@ -155,15 +155,8 @@ def main():
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}
         candidates = {k: v for k, v in candidates.items() if k in wanted or k.startswith("tutorial")}
-    built = {name: make() for name, make in candidates.items()}
-    for candidate in built.values():  # Trace and warm up outside the timing.
-        candidate.run(4)
-    best = {name: 0.0 for name in built}
-    for round_index in range(args.rounds):
-        for name, candidate in built.items():
-            best[name] = max(best[name], candidate.run(args.steps))
-        print(f"round {round_index + 1}: " + ", ".join(f"{n}: {v:.0f}" for n, v in best.items()),
-              flush=True)
+    built = {name: make().run for name, make in candidates.items()}
+    best = best_of_rounds(built, args.rounds, args.steps, warmup_steps=4)
 
     reference = best["tutorial (float32)"]
     print(f"\nCPU: {cpu_model()}; TensorFlow {tf.__version__}; batch {BATCH_SIZE}; "

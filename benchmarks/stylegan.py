@@ -26,7 +26,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from common import cpu_model
+from common import best_of_rounds, cpu_model
 from tfgen import config as config_lib
 from tfgen import data as data_lib
 from tfgen import evaluation, images, models, training_data
@@ -102,14 +102,8 @@ class TimeLimit(keras.callbacks.Callback):
 def speed(args, work_dir):
     runs = {name: Run(load_config(name, args.overrides(name)), work_dir / name)
             for name in args.models}
-    for run in runs.values():  # Trace and warm up outside the timing.
-        run.speed(3)
-    best = {name: 0.0 for name in runs}
-    for round_index in range(args.rounds):
-        for name, run in runs.items():
-            best[name] = max(best[name], run.speed(args.steps))
-        print(f"round {round_index + 1}: " + ", ".join(f"{n}: {v:.1f}" for n, v in best.items())
-              + f" (load {load()})", flush=True)
+    best = best_of_rounds({name: run.speed for name, run in runs.items()}, args.rounds,
+                          args.steps, describe=lambda: f" (load {load()})")
     print(f"\nCPU: {cpu_model()} ({os.cpu_count()} cores); TensorFlow {tf.__version__}; "
           f"best of {args.rounds} rounds of {args.steps} steps; load average {load()}\n")
     print("| model | config | batch | images/s | ms/step |")

@@ -181,8 +181,7 @@ class RunTest(tf.test.TestCase):
     def train(self, name, **overrides):
         values = dict(model="stylegan", dataset=f"npz:{self.npz}", resolution=8, batch_size=8,
                       epochs=1, steps_per_epoch=2, validation_steps=1, sample_grid_size=2,
-                      seed=3, r1_interval=2, pl_interval=2, pl_weight=2.0, style_mixing=0.9,
-                      **SMALL)  # Every regulariser on (the MNIST config turns two off).
+                      seed=3, r1_interval=2, pl_interval=2, **SMALL)
         config = config_lib.resolve(StyleGANConfig, {**values, **overrides})
         return training.train(config, run_dir=self.tmp / name, verbose=0)
 

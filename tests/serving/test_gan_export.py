@@ -44,21 +44,28 @@ LOAD_SCRIPT = textwrap.dedent("""
 """)
 
 
+def train_tiny_labelled_run(directory, config_class, size, labels, train=32, test=16,
+                            **overrides):
+    """A 2-step run in `directory/run` on random `size`x`size` images, labels 0..`labels`-1."""
+    rng = np.random.default_rng(0)
+    npz = Path(directory) / "digits.npz"
+    np.savez(npz, x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
+             y_train=np.arange(train) % labels, y_test=np.arange(test) % labels,
+             x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8))
+    config = config_lib.resolve(config_class, dict(
+        dataset=f"npz:{npz}", epochs=1, steps_per_epoch=2, validation_steps=1,
+        sample_grid_size=2, **overrides))
+    return training.train(config, run_dir=Path(directory) / "run", verbose=0)
+
+
 class CGANExportTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.tmp = Path(tempfile.mkdtemp(prefix="gan-export-"))
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
-        rng = np.random.default_rng(0)
-        npz = cls.tmp / "digits.npz"
-        np.savez(npz, x_train=rng.integers(0, 256, (32, 8, 8), dtype=np.uint8),
-                 y_train=np.arange(32) % NUM_CLASSES, y_test=np.arange(16) % NUM_CLASSES,
-                 x_test=rng.integers(0, 256, (16, 8, 8), dtype=np.uint8))
-        config = config_lib.resolve(CGANConfig, dict(
-            dataset=f"npz:{npz}", batch_size=8, epochs=1, steps_per_epoch=2, validation_steps=1,
-            latent_dim=4, filters=2, sample_grid_size=2))
-        cls.result = training.train(config, run_dir=cls.tmp / "run", verbose=0)
+        cls.result = train_tiny_labelled_run(cls.tmp, CGANConfig, size=8, labels=NUM_CLASSES,
+                                             batch_size=8, latent_dim=4, filters=2)
         cls.report = serving.export_run(cls.result.run_dir, out=cls.tmp / "models", tflite=True,
                                         quantizations=list(serving.QUANTIZATIONS))
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfgen import config as config_lib
 from tfgen import sample as sample_cli
-from tfgen import serving, training
+from tfgen import serving
 from tfgen.models import StyleGANConfig
+from test_gan_export import train_tiny_labelled_run
 
 NUM_CLASSES = 3
 
@@ -51,16 +51,10 @@ class StyleGANExportTest(tf.test.TestCase):
         super().setUpClass()
         cls.tmp = Path(tempfile.mkdtemp(prefix="stylegan-export-"))
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
-        rng = np.random.default_rng(0)
-        npz = cls.tmp / "digits.npz"
-        np.savez(npz, x_train=rng.integers(0, 256, (16, 6, 6), dtype=np.uint8),
-                 y_train=np.arange(16) % NUM_CLASSES, y_test=np.arange(8) % NUM_CLASSES,
-                 x_test=rng.integers(0, 256, (8, 6, 6), dtype=np.uint8))
-        config = config_lib.resolve(StyleGANConfig, dict(
-            dataset=f"npz:{npz}", resolution=8, batch_size=4, epochs=1, steps_per_epoch=2,
-            validation_steps=1, latent_dim=4, w_dim=4, mapping_layers=2, channel_base=32,
-            channel_max=4, mbstd_group_size=2, num_classes=NUM_CLASSES, sample_grid_size=2))
-        cls.result = training.train(config, run_dir=cls.tmp / "run", verbose=0)
+        cls.result = train_tiny_labelled_run(
+            cls.tmp, StyleGANConfig, size=6, labels=NUM_CLASSES, train=16, test=8,
+            resolution=8, batch_size=4, latent_dim=4, w_dim=4, mapping_layers=2,
+            channel_base=32, channel_max=4, mbstd_group_size=2, num_classes=NUM_CLASSES)
         cls.report = serving.export_run(cls.result.run_dir, out=cls.tmp / "models", tflite=True,
                                         model_config=None)
 
