@@ -22,18 +22,27 @@ machine even when other jobs share it, and the tutorial's default budget is the 
 part's CPU time, so the two get the same computer time. tfgen's wall time includes
 data loading, tracing, validation and checkpoints; the tutorial's starts after reading the
 MNIST arrays (its `load_data()`) and includes building its models and pipeline and tracing.
-Prints the environment and Markdown tables for the README's "Quality" section. IWAE with
-K = 1000 costs about 0.3-0.45 s per test image on a 2-core CPU (50-75 min for all 10,000).
+IWAE with K = 1000 costs about 0.3-0.45 s per test image on a 2-core CPU (50-75 min for
+all 10,000).
 
-    .venv/bin/python benchmarks/quality.py [--parts vae,dcgan,wgan_gp,cgan,tutorial]
+Every measured part is recorded in `--results` (a JSON file: values, times, steps, the
+settings, the machine and the date). A part already recorded there with the same settings
+is not measured again (`--rerun` forces it), so the whole benchmark, 5-6 h on a 2-core CPU,
+can be spread over several sessions or machines with nothing but that file carried over;
+`benchmarks/results/quality.json` is the record behind the README's table. Prints the
+environment and the Markdown tables of every recorded part.
+
+    .venv/bin/python benchmarks/quality.py --results benchmarks/results/quality.json \\
+        [--parts vae,dcgan,wgan_gp,cgan,tutorial]
     .venv/bin/python benchmarks/quality.py --parts tutorial --tutorial-seconds 600
     # smoke test:
-    .venv/bin/python benchmarks/quality.py --runs-root /tmp/qbench \\
+    .venv/bin/python benchmarks/quality.py --runs-root /tmp/qbench --results /tmp/qbench/q.json \\
         --set epochs=1 steps_per_epoch=3 --num-samples 200 --importance-samples 5 \\
         --nll-examples 100 --tutorial-seconds 20
 """
 
 import argparse
+import datetime
 import json
 import math
 import os
@@ -48,6 +57,7 @@ import tensorflow as tf
 
 from common import cpu_model
 from gan_throughput import BATCH_SIZE, NOISE_DIM, Tutorial
+import tfgen
 from tfgen import config as config_lib
 from tfgen import data as data_lib
 from tfgen import evaluation, models, training
@@ -198,10 +208,149 @@ def minutes(seconds):
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
+class Results:
+    """The measured parts, kept in a JSON file across invocations.
+
+    A part's row holds its values, times and steps beside the settings it was measured
+    with; a row whose settings differ from the current request does not count as done.
+
+    Args:
+        path: the JSON file (created on the first record).
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.rows = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def done(self, part, settings):
+        return self.rows.get(part, {}).get("settings") == settings
+
+    def record(self, part, settings, **row):
+        self.rows[part] = {**row, "settings": settings, "machine": machine(),
+                           "date": datetime.date.today().isoformat()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.path, json.dumps(self.rows, indent=2, default=float) + "\n")
+
+
+def machine():
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "tensorflow": tf.__version__,
+            "tfgen": tfgen.__version__, "load_average": round(os.getloadavg()[0], 2)}
+
+
+def part_settings(name, config, overrides, args):
+    """What a part's numbers depend on besides the code: its config and sample counts."""
+    if name == "tutorial":
+        settings = {"tutorial_seconds": args.tutorial_seconds}
+    else:
+        settings = {"config": describe(config, overrides), "overrides": overrides}
+    if name == "vae":
+        settings.update(importance_samples=args.importance_samples,
+                        nll_examples=args.nll_examples)
+    else:
+        settings.update(num_samples=args.num_samples, extractor="classifier")
+    return settings
+
+
+def measure_tfgen_part(name, overrides, args, results):
+    config = config_lib.resolve(models.get(name).config_class, overrides=overrides)
+    settings = part_settings(name, config, overrides, args)
+    if results.done(name, settings) and not args.rerun:
+        print(f"{name}: recorded in {results.path} on {results.rows[name]['date']}; "
+              f"--rerun measures it again", flush=True)
+        return
+    run_dir, config, seconds, cpu = train_part(name, overrides, args.runs_root)
+    start = time.perf_counter()
+    if name == "vae":
+        result = evaluation.evaluate_run(run_dir, groups=["nll"],
+                                         importance_samples=args.importance_samples,
+                                         nll_examples=args.nll_examples)
+    else:
+        result = evaluation.evaluate_run(run_dir, groups=GAN_GROUPS,
+                                         num_samples=args.num_samples)
+    eval_seconds = time.perf_counter() - start
+    results.record(name, settings, model=name, config=describe(config, overrides),
+                   wall_seconds=seconds, cpu_seconds=cpu,
+                   steps=steps_trained(config, run_dir, result.record["epoch"]),
+                   values=result.values, evaluation_seconds=eval_seconds)
+    print(f"{name}: {result.values} (evaluation {eval_seconds:.0f} s)", flush=True)
+
+
+def measure_tutorial(args, results):
+    settings = part_settings("tutorial", None, None, args)
+    if results.done("tutorial", settings) and not args.rerun:
+        print(f"tutorial: recorded in {results.path} on {results.rows['tutorial']['date']}; "
+              f"--rerun measures it again", flush=True)
+        return
+    budget, cpu_budget = args.tutorial_seconds, None
+    if budget is None:
+        # The dcgan part's CPU time: as recorded, or from its run's time file.
+        dcgan = results.rows.get("dcgan", {})
+        time_file = Path(args.runs_root) / "dcgan-mnist" / TIME_FILE
+        if not dcgan and time_file.exists():
+            record = json.loads(time_file.read_text())
+            dcgan = {"cpu_seconds": record.get("cpu_seconds"), "wall_seconds": record["seconds"]}
+        cpu_budget = dcgan.get("cpu_seconds")
+        budget = None if cpu_budget is not None else dcgan.get("wall_seconds")
+    if budget is None and cpu_budget is None:
+        print(f"tutorial skipped: no dcgan time in {results.path} or the dcgan run; "
+              f"pass --tutorial-seconds", flush=True)
+        return
+    generator, steps, wall, cpu = train_tutorial(budget, cpu_budget)
+    start = time.perf_counter()
+    values = evaluation.sample_quality(TutorialSampler(generator), "mnist", GAN_GROUPS,
+                                       get_extractor("classifier", "mnist"), args.num_samples)
+    eval_seconds = time.perf_counter() - start
+    epochs = steps / math.ceil(60_000 / BATCH_SIZE)
+    results.record("tutorial", settings, model="TF tutorial DCGAN",
+                   config=f"tutorial: {epochs:.2f} epoch(s), batch {BATCH_SIZE}, Adam(1e-4)",
+                   wall_seconds=wall, cpu_seconds=cpu, steps=steps, values=values,
+                   evaluation_seconds=eval_seconds)
+    print(f"tutorial: {steps} steps in {wall:.0f} s ({cpu:.0f} CPU s); {values} "
+          f"(evaluation {eval_seconds:.0f} s)", flush=True)
+
+
+def print_tables(results):
+    """Markdown tables of every recorded part, in `PARTS` order."""
+    rows = [results.rows[p] for p in PARTS if p in results.rows]
+    for row in rows:
+        m = row["machine"]
+        print(f"{row['model']}: {row['date']}, {m['cpu']} ({m['cores']} cores), TensorFlow "
+              f"{m['tensorflow']}, tfgen {m['tfgen']}, load average {m['load_average']}")
+    gan_rows = [row for row in rows if row["model"] != "vae"]
+    vae_rows = [row for row in rows if row["model"] == "vae"]
+    if gan_rows:
+        print("\nMNIST; generated samples vs the 10,000 test images; features of tfgen's "
+              "MNIST classifier\n")
+        print("| model | config | samples | training wall time | CPU time / cores | steps | FID "
+              "| KID (± std) | precision | recall | IS |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for row in gan_rows:
+            v = row["values"]
+            print(f"| {row['model']} | {row['config']} | {row['settings']['num_samples']} "
+                  f"| {minutes(row['wall_seconds'])} | {per_core(row['cpu_seconds'])} "
+                  f"| {row['steps']} | {v['fid']:.2f} | {v['kid']:.4f} ± {v['kid_std']:.4f} "
+                  f"| {v['precision']:.3f} | {v['recall']:.3f} | {v['is']:.2f} |")
+    if vae_rows:
+        print("\nbinarized MNIST test split (fixed binarization); nats per image\n")
+        print("| model | config | -ELBO | IWAE NLL (K) | examples | training wall time "
+              "| CPU time / cores | evaluation wall time |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for row in vae_rows:
+            v = row["values"]
+            print(f"| vae | {row['config']} | {v['negative_elbo']:.2f} | {v['nll']:.2f} "
+                  f"({v['nll_importance_samples']}) | {v['nll_examples']} "
+                  f"| {minutes(row['wall_seconds'])} | {per_core(row['cpu_seconds'])} "
+                  f"| {minutes(row['evaluation_seconds'])} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated, default all")
     parser.add_argument("--runs-root", default="runs", help="run directories go here")
+    parser.add_argument("--results", help="JSON record of the measured parts (default "
+                                          "RUNS_ROOT/quality.json)")
+    parser.add_argument("--rerun", action="store_true",
+                        help="measure parts again even when the results hold them")
     parser.add_argument("--num-samples", type=int, default=10_000, help="generated images")
     parser.add_argument("--importance-samples", type=int, default=1000, help="IWAE's K")
     parser.add_argument("--nll-examples", type=int, help="test images for the NLL (default all)")
@@ -216,71 +365,14 @@ def main():
     if unknown:
         parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; valid: {', '.join(PARTS)}")
     overrides = config_lib.parse_overrides(args.overrides)
-    dcgan_time = Path(args.runs_root) / "dcgan-mnist" / TIME_FILE
-    if ("tutorial" in parts and args.tutorial_seconds is None and "dcgan" not in parts
-            and not dcgan_time.exists()):
-        parser.error(f"--tutorial-seconds is required: no dcgan time in {dcgan_time}")
-    load_start = os.getloadavg()
+    results = Results(args.results or Path(args.runs_root) / "quality.json")
 
-    gan_rows, vae_rows = [], []
     for name in [p for p in PARTS if p in parts and p != "tutorial"]:
-        run_dir, config, seconds, cpu = train_part(name, overrides, args.runs_root)
-        start = time.perf_counter()
-        if name == "vae":
-            result = evaluation.evaluate_run(run_dir, groups=["nll"],
-                                             importance_samples=args.importance_samples,
-                                             nll_examples=args.nll_examples)
-        else:
-            result = evaluation.evaluate_run(run_dir, groups=GAN_GROUPS,
-                                             num_samples=args.num_samples)
-        eval_seconds = time.perf_counter() - start
-        row = (name, describe(config, overrides), seconds, cpu,
-               steps_trained(config, run_dir, result.record["epoch"]), result.values)
-        (vae_rows if name == "vae" else gan_rows).append(row + (eval_seconds,))
-        print(f"{name}: {result.values} (evaluation {eval_seconds:.0f} s)", flush=True)
-
-    dcgan_record = json.loads(dcgan_time.read_text()) if dcgan_time.exists() else {}
-    budget, cpu_budget = args.tutorial_seconds, None
-    if budget is None:
-        cpu_budget = dcgan_record.get("cpu_seconds")
-        budget = None if cpu_budget is not None else dcgan_record.get("seconds")
-    if "tutorial" in parts and budget is None and cpu_budget is None:
-        print(f"tutorial skipped: the dcgan run was trained earlier ({dcgan_time} is missing); "
-              f"pass --tutorial-seconds", flush=True)
-    elif "tutorial" in parts:
-        generator, steps, wall, cpu = train_tutorial(budget, cpu_budget)
-        start = time.perf_counter()
-        values = evaluation.sample_quality(TutorialSampler(generator), "mnist", GAN_GROUPS,
-                                           get_extractor("classifier", "mnist"), args.num_samples)
-        eval_seconds = time.perf_counter() - start
-        epochs = steps / math.ceil(60_000 / BATCH_SIZE)
-        gan_rows.append(("TF tutorial DCGAN", f"tutorial: {epochs:.2f} epoch(s), batch "
-                         f"{BATCH_SIZE}, Adam(1e-4)", wall, cpu, steps, values, eval_seconds))
-        print(f"tutorial: {steps} steps in {wall:.0f} s ({cpu:.0f} CPU s); {values} "
-              f"(evaluation {eval_seconds:.0f} s)", flush=True)
-
-    print(f"\nCPU: {cpu_model()} ({os.cpu_count()} cores); TensorFlow {tf.__version__}; "
-          f"load average at start {load_start[0]:.2f}, at end {os.getloadavg()[0]:.2f}")
-    if gan_rows:
-        print(f"\nMNIST; {args.num_samples} samples vs the 10,000 test images; features of tfgen's "
-              f"MNIST classifier\n")
-        print("| model | config | training wall time | CPU time / cores | steps | FID "
-              "| KID (± std) | precision | recall | IS |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for name, description, seconds, cpu, steps, v, _ in gan_rows:
-            print(f"| {name} | {description} | {minutes(seconds)} | {per_core(cpu)} | {steps} "
-                  f"| {v['fid']:.2f} | "
-                  f"{v['kid']:.4f} ± {v['kid_std']:.4f} | {v['precision']:.3f} | "
-                  f"{v['recall']:.3f} | {v['is']:.2f} |")
-    if vae_rows:
-        print("\nbinarized MNIST test split (fixed binarization); nats per image\n")
-        print("| model | config | -ELBO | IWAE NLL (K) | examples | training wall time "
-              "| CPU time / cores | evaluation wall time |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for name, description, seconds, cpu, steps, v, eval_seconds in vae_rows:
-            print(f"| {name} | {description} | {v['negative_elbo']:.2f} | {v['nll']:.2f} "
-                  f"({v['nll_importance_samples']}) | {v['nll_examples']} | {minutes(seconds)} | "
-                  f"{per_core(cpu)} | {minutes(eval_seconds)} |")
+        measure_tfgen_part(name, overrides, args, results)
+    if "tutorial" in parts:
+        measure_tutorial(args, results)
+    print(f"\nresults: {results.path}\n")
+    print_tables(results)
 
 
 if __name__ == "__main__":
