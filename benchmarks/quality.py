@@ -269,7 +269,7 @@ def measure_tfgen_part(name, overrides, args, results):
                                          num_samples=args.num_samples)
     eval_seconds = time.perf_counter() - start
     results.record(name, settings, model=name, config=describe(config, overrides),
-                   wall_seconds=seconds, cpu_seconds=cpu,
+                   extractor=result.record.get("extractor"), wall_seconds=seconds, cpu_seconds=cpu,
                    steps=steps_trained(config, run_dir, result.record["epoch"]),
                    values=result.values, evaluation_seconds=eval_seconds)
     print(f"{name}: {result.values} (evaluation {eval_seconds:.0f} s)", flush=True)
@@ -297,12 +297,14 @@ def measure_tutorial(args, results):
         return
     generator, steps, wall, cpu = train_tutorial(budget, cpu_budget)
     start = time.perf_counter()
+    extractor = get_extractor("classifier", "mnist")
     values = evaluation.sample_quality(TutorialSampler(generator), "mnist", GAN_GROUPS,
-                                       get_extractor("classifier", "mnist"), args.num_samples)
+                                       extractor, args.num_samples)
     eval_seconds = time.perf_counter() - start
     epochs = steps / math.ceil(60_000 / BATCH_SIZE)
     results.record("tutorial", settings, model="TF tutorial DCGAN",
                    config=f"tutorial: {epochs:.2f} epoch(s), batch {BATCH_SIZE}, Adam(1e-4)",
+                   extractor=extractor.id,
                    wall_seconds=wall, cpu_seconds=cpu, steps=steps, values=values,
                    evaluation_seconds=eval_seconds)
     print(f"tutorial: {steps} steps in {wall:.0f} s ({cpu:.0f} CPU s); {values} "
@@ -319,8 +321,9 @@ def print_tables(results):
     gan_rows = [row for row in rows if row["model"] != "vae"]
     vae_rows = [row for row in rows if row["model"] == "vae"]
     if gan_rows:
-        print("\nMNIST; generated samples vs the 10,000 test images; features of tfgen's "
-              "MNIST classifier\n")
+        names = ", ".join(sorted({str(row.get("extractor")) for row in gan_rows}))
+        print(f"\nMNIST; generated samples vs the 10,000 test images; features of tfgen's "
+              f"MNIST classifier ({names}: the same name, the same network)\n")
         print("| model | config | samples | training wall time | CPU time / cores | steps | FID "
               "| KID (± std) | precision | recall | IS |")
         print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")

@@ -104,6 +104,16 @@ class BandsClassifierTest(tf.test.TestCase):
         self.assertEqual(sorted(p.name for p in self.cache_dir.iterdir()),
                          sorted([first.path.name, first.path.with_suffix(".json").name]))
 
+    def test_weights_digest_names_the_trained_network(self):
+        first = classifier.load_or_train(self.name, self.cache_dir, epochs=1)
+        cached = classifier.load_or_train(self.name, self.cache_dir, epochs=1)
+        self.assertTrue(cached.loaded_from_cache)
+        self.assertEqual(cached.weights_digest, first.weights_digest)
+        self.assertRegex(first.weights_digest, "^[0-9a-f]{64}$")
+        other = classifier.load_or_train(self.name, self.cache_dir, epochs=1, seed=1)
+        self.assertEqual(other.fingerprint, first.fingerprint)
+        self.assertNotEqual(other.weights_digest, first.weights_digest)
+
     def test_a_damaged_model_file_is_not_loaded_but_retrained(self):
         first = classifier.load_or_train(self.name, self.cache_dir, epochs=1)
         first.path.write_bytes(first.path.read_bytes()[:1000])

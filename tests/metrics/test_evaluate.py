@@ -62,13 +62,16 @@ class EvaluateTest(tf.test.TestCase):
         record = json.loads((self.run_dir / "metrics.json").read_text())
         self.assertEqual(record["num_samples"], 64)
         self.assertEqual(record["reference_split"], "test")
-        self.assertTrue(record["extractor"].startswith("classifier-"))
         self.assertIn("test accuracy", record["extractor_description"])
         self.assertIn("tfgen_version", record)
         self.assertEqual(record["metrics"]["nll_examples"], 60)
+        # The extractor is named by its dataset and its weights.
+        extractor = extractors.get_extractor("classifier", self.dataset)
+        classifier = extractor.classifier
+        self.assertEqual(record["extractor"], f"classifier-{classifier.fingerprint[:12]}-"
+                                              f"{classifier.weights_digest[:8]}")
 
         # FID equals a direct computation on the same features.
-        extractor = extractors.get_extractor("classifier", self.dataset)
         reference = extractors.reference_features(self.dataset, "test", extractor)
         self.assertEqual(reference["features"].shape, (60, 128))
         model, *_ = training.load_run(self.run_dir)

@@ -134,12 +134,23 @@ def train_classifier(dataset, epochs=DEFAULT_EPOCHS, seed=0, max_train_examples=
     return model, float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
 
 
+def weights_digest(model):
+    """SHA-256 (hex) of a model's weights in order: equal digests, identical networks."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
+
+
 class DatasetClassifier:
     """A trained classifier of one dataset's images, as `load_or_train` returns it.
 
     Attributes:
         model: the Keras model, `[N, H, W, C]` images in [0, 1] -> class logits.
         dataset, fingerprint: what it was trained on (see `dataset_fingerprint`).
+        weights_digest: SHA-256 of the weights. Training is not bit-reproducible across
+            CPUs, so two machines' classifiers of one dataset differ, and so do their
+            FIDs: this names the network that measured a number.
         test_accuracy: accuracy on the test split, measured when it was trained.
         path: the cached `.keras` file; `metadata`: the record stored beside it.
         loaded_from_cache: False if this call trained it.
@@ -150,6 +161,7 @@ class DatasetClassifier:
         self.loaded_from_cache = loaded_from_cache
         self.dataset, self.fingerprint = metadata["dataset"], metadata["fingerprint"]
         self.test_accuracy = metadata["test_accuracy"]
+        self.weights_digest = weights_digest(model)
         self.image_shape = tuple(model.input_shape[1:])
         self.num_classes = int(model.output_shape[-1])
         self._outputs = keras.Model(model.inputs, [model.get_layer(FEATURES).output, model.output])

@@ -41,7 +41,9 @@ class ClassifierExtractor:
         from tfgen.metrics.classifier import load_or_train
 
         self.classifier = load_or_train(dataset, verbose=verbose)
-        self.id = f"classifier-{self.classifier.fingerprint[:12]}"
+        # The dataset and the weights: classifiers trained on two CPUs differ.
+        self.id = (f"classifier-{self.classifier.fingerprint[:12]}"
+                   f"-{self.classifier.weights_digest[:8]}")
         self.description = (f"tfgen classifier of {dataset} ({self.classifier.test_accuracy:.2%} "
                             f"test accuracy; 128-d penultimate features)")
         self.has_probabilities = True
