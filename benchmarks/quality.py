@@ -311,6 +311,40 @@ def measure_tutorial(args, results):
           f"(evaluation {eval_seconds:.0f} s)", flush=True)
 
 
+GAN_COLUMNS = [  # (heading, right-aligned, the cell of a recorded row)
+    ("model", False, lambda r: r["model"]),
+    ("config", False, lambda r: r["config"]),
+    ("samples", True, lambda r: str(r["settings"]["num_samples"])),
+    ("training wall time", True, lambda r: minutes(r["wall_seconds"])),
+    ("CPU time / cores", True, lambda r: per_core(r["cpu_seconds"])),
+    ("steps", True, lambda r: str(r["steps"])),
+    ("FID", True, lambda r: f"{r['values']['fid']:.2f}"),
+    ("KID (± std)", True, lambda r: f"{r['values']['kid']:.4f} ± {r['values']['kid_std']:.4f}"),
+    ("precision", True, lambda r: f"{r['values']['precision']:.3f}"),
+    ("recall", True, lambda r: f"{r['values']['recall']:.3f}"),
+    ("IS", True, lambda r: f"{r['values']['is']:.2f}"),
+]
+VAE_COLUMNS = [
+    ("model", False, lambda r: r["model"]),
+    ("config", False, lambda r: r["config"]),
+    ("-ELBO", True, lambda r: f"{r['values']['negative_elbo']:.2f}"),
+    ("IWAE NLL (K)", True,
+     lambda r: f"{r['values']['nll']:.2f} ({r['values']['nll_importance_samples']})"),
+    ("examples", True, lambda r: str(r["values"]["nll_examples"])),
+    ("training wall time", True, lambda r: minutes(r["wall_seconds"])),
+    ("CPU time / cores", True, lambda r: per_core(r["cpu_seconds"])),
+    ("evaluation wall time", True, lambda r: minutes(r["evaluation_seconds"])),
+]
+
+
+def print_table(columns, rows):
+    """A Markdown table of `rows` (recorded parts) with `columns` (see `GAN_COLUMNS`)."""
+    print("| " + " | ".join(heading for heading, _, _ in columns) + " |")
+    print("| " + " | ".join("---:" if right else "---" for _, right, _ in columns) + " |")
+    for row in rows:
+        print("| " + " | ".join(cell(row) for _, _, cell in columns) + " |")
+
+
 def print_tables(results):
     """Markdown tables of every recorded part, in `PARTS` order."""
     rows = [results.rows[p] for p in PARTS if p in results.rows]
@@ -324,26 +358,10 @@ def print_tables(results):
         names = ", ".join(sorted({str(row.get("extractor")) for row in gan_rows}))
         print(f"\nMNIST; generated samples vs the 10,000 test images; features of tfgen's "
               f"MNIST classifier ({names}: the same name, the same network)\n")
-        print("| model | config | samples | training wall time | CPU time / cores | steps | FID "
-              "| KID (± std) | precision | recall | IS |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for row in gan_rows:
-            v = row["values"]
-            print(f"| {row['model']} | {row['config']} | {row['settings']['num_samples']} "
-                  f"| {minutes(row['wall_seconds'])} | {per_core(row['cpu_seconds'])} "
-                  f"| {row['steps']} | {v['fid']:.2f} | {v['kid']:.4f} ± {v['kid_std']:.4f} "
-                  f"| {v['precision']:.3f} | {v['recall']:.3f} | {v['is']:.2f} |")
+        print_table(GAN_COLUMNS, gan_rows)
     if vae_rows:
         print("\nbinarized MNIST test split (fixed binarization); nats per image\n")
-        print("| model | config | -ELBO | IWAE NLL (K) | examples | training wall time "
-              "| CPU time / cores | evaluation wall time |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for row in vae_rows:
-            v = row["values"]
-            print(f"| vae | {row['config']} | {v['negative_elbo']:.2f} | {v['nll']:.2f} "
-                  f"({v['nll_importance_samples']}) | {v['nll_examples']} "
-                  f"| {minutes(row['wall_seconds'])} | {per_core(row['cpu_seconds'])} "
-                  f"| {minutes(row['evaluation_seconds'])} |")
+        print_table(VAE_COLUMNS, vae_rows)
 
 
 def main():
