@@ -9,6 +9,8 @@ Parts (`--parts`, default all):
   improved precision/recall and Inception Score of `--num-samples` samples against the
   10,000 test images, all in the feature space of tfgen's MNIST classifier
   (`tfgen.evaluate --metrics fid,kid,pr,is`).
+- `real`: `--num-samples` real MNIST train images in place of samples, the yardstick of
+  what a perfect generator would score against the test images.
 - `tutorial`: the TensorFlow DCGAN tutorial's own code (models, `train_step`, pipeline,
   batch 256, Adam(1e-4); imported from `gan_throughput.py`) trained for `--tutorial-seconds`
   of wall time (default: the `dcgan` part's training wall time), measured the same way.
@@ -64,7 +66,7 @@ from tfgen import evaluation, models, training
 from tfgen.files import write_atomically
 from tfgen.metrics.extractors import get_extractor
 
-PARTS = ("vae", "dcgan", "wgan_gp", "cgan", "tutorial")
+PARTS = ("vae", "dcgan", "wgan_gp", "cgan", "tutorial", "real")
 GAN_GROUPS = ["fid", "kid", "pr", "is"]
 TIME_FILE = "benchmark_time.json"
 
@@ -171,6 +173,17 @@ class TutorialSampler:
     def sample_images(self, num, seed):
         noise = tf.random.stateless_normal([num, NOISE_DIM], seed=[seed, 0])
         return (self.generator(noise, training=False) + 1.0) / 2.0
+
+
+class RealImages:
+    """`sample_images(num, seed)` drawing `num` of the real images, shuffled by `seed`."""
+
+    def __init__(self, images):
+        self.images = images
+
+    def sample_images(self, num, seed):
+        order = np.random.default_rng(seed).permutation(len(self.images))[:num]
+        return self.images[order]
 
 
 def train_tutorial(seconds=None, cpu_budget=None, seed=0):
@@ -337,6 +350,24 @@ VAE_COLUMNS = [
 ]
 
 
+def measure_real(args, results):
+    settings = {"num_samples": args.num_samples, "extractor": "classifier", "split": "train"}
+    if results.done("real", settings) and not args.rerun:
+        print(f"real: recorded in {results.path}; --rerun measures it again", flush=True)
+        return
+    examples, _ = data_lib.load("mnist", "train")
+    images = next(iter(examples.batch(100_000)))["image"].numpy()
+    extractor = get_extractor("classifier", "mnist")
+    start = time.perf_counter()
+    values = evaluation.sample_quality(RealImages(images), "mnist", GAN_GROUPS, extractor,
+                                       args.num_samples)
+    results.record("real", settings, model="real MNIST train images",
+                   config="no training: the yardstick", extractor=extractor.id,
+                   wall_seconds=None, cpu_seconds=None, steps=0, values=values,
+                   evaluation_seconds=time.perf_counter() - start)
+    print(f"real: {values}", flush=True)
+
+
 def print_table(columns, rows):
     """A Markdown table of `rows` (recorded parts) with `columns` (see `GAN_COLUMNS`)."""
     print("| " + " | ".join(heading for heading, _, _ in columns) + " |")
@@ -388,10 +419,12 @@ def main():
     overrides = config_lib.parse_overrides(args.overrides)
     results = Results(args.results or Path(args.runs_root) / "quality.json")
 
-    for name in [p for p in PARTS if p in parts and p != "tutorial"]:
+    for name in [p for p in PARTS if p in parts and p not in ("tutorial", "real")]:
         measure_tfgen_part(name, overrides, args, results)
     if "tutorial" in parts:
         measure_tutorial(args, results)
+    if "real" in parts:
+        measure_real(args, results)
     print(f"\nresults: {results.path}\n")
     print_tables(results)
 
