@@ -19,8 +19,8 @@ Each tfgen part trains into `<runs-root>/<model>-<dataset>` and reuses a finishe
 there. When this script trains the run, `RUN/benchmark_time.json` keeps its wall time and
 CPU time, rewritten every 30 s: a benchmark stopped mid-run and started again resumes the
 run (tfgen's step backups) and adds up the time of every part (a run trained without this
-script shows "n/a"). CPU time divided by the cores estimates the wall time on an idle
-machine even when other jobs share it, and the tutorial's default budget is the dcgan
+script shows "n/a"). CPU time divided by the cores is a lower bound on the wall time
+alone that other jobs sharing the machine do not inflate, and the tutorial's default budget is the dcgan
 part's CPU time, so the two get the same computer time. tfgen's wall time includes
 data loading, tracing, validation and checkpoints; the tutorial's starts after reading the
 MNIST arrays (its `load_data()`) and includes building its models and pipeline and tracing.
@@ -84,7 +84,7 @@ class TrainingClock:
     a later start adds to what it holds, so a benchmark stopped mid-run (a session's end,
     Ctrl-C, a kill) and started again counts every part, losing at most `interval`
     seconds. CPU seconds barely grow when other jobs share the machine (wall time does):
-    divided by the core count they estimate the wall time on an idle machine.
+    divided by the core count they give a lower bound on the wall time alone.
 
     Args:
         path: the JSON file.
@@ -211,7 +211,8 @@ def train_tutorial(seconds=None, cpu_budget=None, seed=0):
 
 
 def per_core(cpu):
-    """CPU seconds divided by the cores: the wall time the work takes on an idle machine."""
+    """CPU seconds divided by the cores: a lower bound on the wall time alone (TF does not
+    keep every core busy), which other jobs on the machine do not inflate."""
     return minutes(None if cpu is None else cpu / os.cpu_count())
 
 
@@ -235,8 +236,13 @@ class Results:
         self.path = Path(path)
         self.rows = json.loads(self.path.read_text()) if self.path.exists() else {}
 
-    def done(self, part, settings):
-        return self.rows.get(part, {}).get("settings") == settings
+    def skip(self, part, settings, rerun=False):
+        """True (and says so) if `part` is recorded with `settings` and not to be rerun."""
+        if rerun or self.rows.get(part, {}).get("settings") != settings:
+            return False
+        print(f"{part}: recorded in {self.path} on {self.rows[part]['date']}; "
+              f"--rerun measures it again", flush=True)
+        return True
 
     def record(self, part, settings, **row):
         self.rows[part] = {**row, "settings": settings, "machine": machine(),
@@ -267,9 +273,7 @@ def part_settings(name, config, overrides, args):
 def measure_tfgen_part(name, overrides, args, results):
     config = config_lib.resolve(models.get(name).config_class, overrides=overrides)
     settings = part_settings(name, config, overrides, args)
-    if results.done(name, settings) and not args.rerun:
-        print(f"{name}: recorded in {results.path} on {results.rows[name]['date']}; "
-              f"--rerun measures it again", flush=True)
+    if results.skip(name, settings, args.rerun):
         return
     run_dir, config, seconds, cpu = train_part(name, overrides, args.runs_root)
     start = time.perf_counter()
@@ -290,9 +294,7 @@ def measure_tfgen_part(name, overrides, args, results):
 
 def measure_tutorial(args, results):
     settings = part_settings("tutorial", None, None, args)
-    if results.done("tutorial", settings) and not args.rerun:
-        print(f"tutorial: recorded in {results.path} on {results.rows['tutorial']['date']}; "
-              f"--rerun measures it again", flush=True)
+    if results.skip("tutorial", settings, args.rerun):
         return
     budget, cpu_budget = args.tutorial_seconds, None
     if budget is None:
@@ -352,8 +354,7 @@ VAE_COLUMNS = [
 
 def measure_real(args, results):
     settings = {"num_samples": args.num_samples, "extractor": "classifier", "split": "train"}
-    if results.done("real", settings) and not args.rerun:
-        print(f"real: recorded in {results.path}; --rerun measures it again", flush=True)
+    if results.skip("real", settings, args.rerun):
         return
     examples, _ = data_lib.load("mnist", "train")
     images = next(iter(examples.batch(100_000)))["image"].numpy()
