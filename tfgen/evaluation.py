@@ -55,12 +55,8 @@ def parse_groups(text_or_list):
 
 
 def default_groups(model):
-    """The groups that apply to `model`: sample quality for images (+ `nll` for a VAE), `ppl` for text."""
-    from tfgen.models import VAE, LanguageModel
-
-    if isinstance(model, LanguageModel):
-        return ["ppl"]
-    return list(SAMPLE_QUALITY_GROUPS) + (["nll"] if isinstance(model, VAE) else [])
+    """The groups that apply to `model`, as its family declares them (`metric_groups`)."""
+    return list(type(model).metric_groups)
 
 
 def check_groups(model, groups):

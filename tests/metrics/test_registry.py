@@ -75,3 +75,20 @@ class ComputeMetricsTest(tf.test.TestCase):
             compute.compute_metrics(["is"], fake_features=self.fake)
         with self.assertRaisesRegex(ValueError, "'fid' needs real_moments or real_features"):
             compute.compute_metrics("fid", fake_features=self.fake)
+
+
+class FamilyMetricGroupsTest(tf.test.TestCase):
+    """Each model family declares its metric groups; `tfgen.evaluate` reads only that."""
+
+    def test_every_family_declares_known_groups(self):
+        from tfgen import evaluation, models
+
+        for name in models.names():
+            groups = models.get(name).metric_groups
+            self.assertTrue(groups, name)
+            self.assertEqual(set(groups) - set(evaluation.GROUPS), set(), name)
+        self.assertEqual(models.get("vae").metric_groups, ("fid", "kid", "is", "pr", "dc", "nll"))
+        self.assertEqual(models.get("dcgan").metric_groups, ("fid", "kid", "is", "pr", "dc"))
+        self.assertEqual(models.get("stylegan").metric_groups, models.get("cgan").metric_groups)
+        self.assertEqual(models.get("gpt").metric_groups, ("ppl",))
+        self.assertEqual(models.get("char_lstm").metric_groups, ("ppl",))

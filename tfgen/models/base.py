@@ -7,6 +7,8 @@ declarations and never asks which model it has.
 import keras
 import tensorflow as tf
 
+from tfgen.config import SAMPLE_QUALITY_GROUPS
+
 
 class GenerativeModel(keras.Model):
     """Base class of tfgen's model families.
@@ -29,11 +31,16 @@ class GenerativeModel(keras.Model):
     - `export_resources()`: `{name: trackable}` the endpoints read besides the
       model's variables (e.g. a tokenizer's lookup tables); the SavedModel
       tracks them so they are saved (default: none).
+    - `metric_groups`: the `tfgen.evaluation` groups that apply to the family,
+      in the order `tfgen.evaluate` measures them by default (default: the
+      sample-quality groups of an image model; a VAE adds `nll`, a language
+      model has `ppl` only).
     """
 
     config_class = None
     serving_default = None
     tflite_endpoints = ()
+    metric_groups = SAMPLE_QUALITY_GROUPS
 
     @classmethod
     def from_run_config(cls, config, info):

@@ -103,6 +103,7 @@ class LanguageModel(GenerativeModel):
     # `next_token_logits` is not listed: CharLSTM's full-sequence pass (a Keras LSTM
     # loop over a dynamic batch) has no TFLite lowering; `decode_step` covers devices.
     tflite_endpoints = ("decode_step",)
+    metric_groups = ("ppl",)
 
     def __init__(self, vocab_size, context_length=64, dropout=0.0, seed=0, tokenizer=None,
                  **kwargs):

@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfgen.config import TrainConfig, choices
+from tfgen.config import SAMPLE_QUALITY_GROUPS, TrainConfig, choices
 from tfgen.layers import conv_decoder, conv_encoder
 from tfgen.models.base import GenerativeModel
 from tfgen.noise import per_example_normal
@@ -90,6 +90,8 @@ class VAE(GenerativeModel):
     config_class = VAEConfig
     serving_default = "sample"
     tflite_endpoints = ("decode",)
+    # The likelihood bound needs `encode`, `decode` and `prior`, which only a VAE has.
+    metric_groups = (*SAMPLE_QUALITY_GROUPS, "nll")
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=32, beta=1.0,
                  likelihood="bernoulli", filters=32, kl_warmup_steps=0, seed=0, **kwargs):
