@@ -150,10 +150,13 @@ class AdversarialModel(GenerativeModel):
         if labels is None:
             raise ValueError(f"this model is class-conditional: pass labels in [0, {self.num_classes})")
         labels = tf.cast(labels, tf.int32)
-        tf.debugging.assert_non_negative(labels, message=f"labels must be in [0, {self.num_classes})")
-        tf.debugging.assert_less(labels, self.num_classes,
-                                 message=f"labels must be in [0, {self.num_classes})")
-        return labels
+        message = f"labels must be in [0, {self.num_classes})"
+        checks = [tf.debugging.assert_non_negative(labels, message=message),
+                  tf.debugging.assert_less(labels, self.num_classes, message=message)]
+        # In a graph (an exported signature) the embedding's gather could otherwise fail
+        # first with a bare "indices[0] = 5 is not in [0, 3)": it waits for the checks.
+        with tf.control_dependencies(checks):
+            return tf.identity(labels)
 
     def generate(self, z, labels=None):
         """Images in [0, 1] from latent codes `z` (and labels), by the sampling generator."""
