@@ -35,8 +35,8 @@ from common import cpu_model
 from tfgen import config as config_lib
 from tfgen import data as data_lib
 from tfgen import text
-from tfgen.models.char_lstm import CharLSTM
-from tfgen.models.gpt import GPT, GPTConfig
+from tfgen.models.lm.char_lstm import CharLSTM
+from tfgen.models.lm.gpt import GPT, GPTConfig
 
 DATASET = "shakespeare"
 PROMPT_TOKENS = 16

@@ -60,10 +60,11 @@ import tensorflow as tf
 from common import cpu_model
 from gan_throughput import BATCH_SIZE, NOISE_DIM, Tutorial
 import tfgen
+from tfgen import runs
 from tfgen import config as config_lib
 from tfgen import data as data_lib
 from tfgen import evaluation, models, training
-from tfgen.files import write_atomically
+from tfgen.utils.files import write_atomically
 from tfgen.metrics.extractors import get_extractor
 
 PARTS = ("vae", "dcgan", "wgan_gp", "cgan", "tutorial", "real")
@@ -137,12 +138,12 @@ def train_part(name, overrides, runs_root):
         timed before they were recorded).
     """
     config = config_lib.resolve(models.get(name).config_class, overrides=overrides)
-    run_dir = training.default_run_dir(config, runs_root)
+    run_dir = runs.default_run_dir(config, runs_root)
     time_file = run_dir / TIME_FILE
     if time_file.exists() and json.loads(time_file.read_text()).get("finished", True):
         record = json.loads(time_file.read_text())
         return run_dir, config, record["seconds"], record.get("cpu_seconds")
-    if (run_dir / training.CONFIG_FILE).exists() and not time_file.exists():
+    if (run_dir / runs.Run.CONFIG).exists() and not time_file.exists():
         # A run trained without this script: reuse it untimed (or finish it untimed).
         training.train(config, run_dir=run_dir, verbose=2)
         return run_dir, config, None, None
@@ -153,7 +154,7 @@ def train_part(name, overrides, runs_root):
 
 
 def steps_trained(config, run_dir, epoch):
-    info = json.loads((Path(run_dir) / training.DATASET_INFO_FILE).read_text())
+    info = json.loads((Path(run_dir) / runs.Run.DATASET_INFO).read_text())
     info = data_lib.DatasetInfo(**{k: tuple(v) if isinstance(v, list) else v
                                    for k, v in info.items()})
     return epoch * data_lib.steps_per_epoch(info, config.batch_size, config.steps_per_epoch)

@@ -29,7 +29,9 @@ import tensorflow as tf
 from common import best_of_rounds, cpu_model
 from tfgen import config as config_lib
 from tfgen import data as data_lib
-from tfgen import evaluation, images, models, training_data
+from tfgen import evaluation, models
+from tfgen.utils import images
+from tfgen.training import run_data as training_data
 from tfgen.distribute import resolve_jit_compile
 from tfgen.metrics import extractors
 

@@ -3,9 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
-from tfgen import augment
-from tfgen.augment import diff_augment
-from tfgen.noise import per_example_uniform
+from tfgen.models.gan import augment
+from tfgen.models.gan.augment import diff_augment
+from tfgen.ops.noise import per_example_uniform
 
 ALL = "color,translation,cutout"
 

@@ -14,7 +14,8 @@ from unittest import mock
 import psutil
 import tensorflow as tf
 
-from tfgen import launch
+from tfgen.cli import launch as launch_cli
+from tfgen.distribute import launch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,11 +63,11 @@ class LaunchTest(tf.test.TestCase):
 
     def test_a_command_is_required(self):
         with self.assertRaises(SystemExit) as raised:
-            launch.main(["--workers", "2"])
+            launch_cli.main(["--workers", "2"])
         self.assertEqual(raised.exception.code, 2)
 
     def test_a_missing_command_exits_127(self):
-        self.assertEqual(launch.main(["--workers", "2", "--", "/nonexistent/python"]), 127)
+        self.assertEqual(launch_cli.main(["--workers", "2", "--", "/nonexistent/python"]), 127)
 
     def test_ctrl_c_sends_sigterm_to_every_worker(self):
         worker = ("import signal, sys, time\n"

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgen import losses
+from tfgen.models.gan import losses
 
 LOG2 = math.log(2.0)
 

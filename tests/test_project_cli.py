@@ -1,4 +1,4 @@
-"""`python -m tfgen.project` and `python -m tfgen.sample --mix` on a tiny StyleGAN run."""
+"""`python -m tfgen.projection` and `python -m tfgen.sample --mix` on a tiny StyleGAN run."""
 
 import contextlib
 import dataclasses
@@ -15,10 +15,13 @@ from unittest import mock
 import numpy as np
 import tensorflow as tf
 
+from tfgen import runs
 from tfgen import config as config_lib
 from tfgen import data as data_lib
-from tfgen import models, project, sample, training
-from tfgen.files import write_atomically
+from tfgen import models, training
+from tfgen.cli import projection as project
+from tfgen.cli import sample
+from tfgen.utils.files import write_atomically
 from tfgen.models import StyleGANConfig
 from test_training import tiny_config, write_npz
 
@@ -32,8 +35,8 @@ def make_run(run_dir, config, info):
     """A run directory as `training.train` leaves it (config, dataset info, an epoch-1
     checkpoint), for `training.load_run`, without training: seconds instead of a trace."""
     run_dir = Path(run_dir)
-    write_atomically(run_dir / training.CONFIG_FILE, config_lib.to_yaml(config))
-    write_atomically(run_dir / training.DATASET_INFO_FILE,
+    write_atomically(run_dir / runs.Run.CONFIG, config_lib.to_yaml(config))
+    write_atomically(run_dir / runs.Run.DATASET_INFO,
                      json.dumps(dataclasses.asdict(info), indent=2))
     model = models.get(config.model).from_run_config(config, info)
     epoch = tf.Variable(1, dtype=tf.int64, name="epoch")
@@ -83,7 +86,7 @@ class ProjectCliTest(tf.test.TestCase):
         super().tearDownClass()
 
     def test_projects_a_28x28_digit_and_mixes_the_result(self):
-        result = run_cli("tfgen.project", "--run", self.run_dir, "--image", self.gray28,
+        result = run_cli("tfgen.projection", "--run", self.run_dir, "--image", self.gray28,
                          "--steps", "30", "--seed", "1")
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         self.assertIn("notice: ", result.stderr)
@@ -183,7 +186,7 @@ class ProjectCliTest(tf.test.TestCase):
         self.assertBetween(meta["feature_distance"], 0.0, 4.0)
 
     def test_defaults_match_the_library(self):
-        from tfgen.models import stylegan_projection
+        from tfgen.models.stylegan import projection as stylegan_projection
 
         self.assertEqual(project.FEATURE_WEIGHT, stylegan_projection.FEATURE_WEIGHT)
 

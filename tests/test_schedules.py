@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from tfgen import config as config_lib
 from tfgen.models import VAEConfig
-from tfgen.schedules import learning_rate
+from tfgen.ops.schedules import learning_rate
 
 
 class LearningRateTest(tf.test.TestCase):

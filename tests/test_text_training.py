@@ -10,8 +10,10 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
+from tfgen import runs
 from tfgen import config as config_lib
-from tfgen import models, text, training, training_data
+from tfgen import models, text, training
+from tfgen.training import run_data as training_data
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ("to be or not that is the question whether tis nobler in mind suffer slings arrows "
@@ -108,7 +110,7 @@ class TextTrainingTest(tf.test.TestCase):
         self.assertAllClose(best["value"], min(result.history["val_loss"]))
 
         # load_run rebuilds the model with the saved tokenizer and the latest weights.
-        model, config, info, epoch = training.load_run(run)
+        model, config, info, epoch = runs.load(run)
         self.assertEqual((epoch, config.tokenizer, info.modality), (2, "subword", "text"))
         self.assertEqual(model.tokenizer.vocabulary, tokenizer.vocabulary)
         tokens = tf.constant([tokenizer.encode("ROMEO: to be")])

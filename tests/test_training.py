@@ -14,9 +14,10 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
+from tfgen import runs
 from tfgen import config as config_lib
 from tfgen import training
-from tfgen.callbacks import EpochCheckpoint
+from tfgen.runs.callbacks import EpochCheckpoint
 from tfgen.models import VAE, VAEConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,7 +100,7 @@ class TrainTest(tf.test.TestCase):
         run = self.tmp / "run"
         for name in ("config.yaml", "dataset_info.json", "samples.png", "model.keras"):
             self.assertTrue((run / name).exists(), name)
-        model, config, info, epoch = training.load_run(run)
+        model, config, info, epoch = runs.load(run)
         self.assertEqual((config.latent_dim, info.shape, epoch), (2, (8, 8, 1), 1))
         for a, b in zip(weights(result.model), weights(model)):
             self.assertAllEqual(a, b)
@@ -208,7 +209,7 @@ class InterruptTest(tf.test.TestCase):
 
         resumed = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
         self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
-        model, _, _, epoch = training.load_run(run_dir)
+        model, _, _, epoch = runs.load(run_dir)
         self.assertEqual(epoch, 3)
         straight = training.train(tiny_config(npz, **settings), run_dir=tmp / "straight", verbose=0)
         for a, b in zip(weights(straight.model), weights(model)):

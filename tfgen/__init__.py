@@ -1,7 +1,7 @@
 """tfgen: train, evaluate and serve generative models with TensorFlow and Keras 3.
 
 Submodules are imported on first use, so `import tfgen` stays cheap and
-`tfgen.models.VAE(...)`, `tfgen.data.load(...)` and `tfgen.fit.train(...)`
+`tfgen.models.VAE(...)`, `tfgen.data.load(...)` and `tfgen.cli.fit.train(...)`
 work without importing each submodule by hand.
 """
 
@@ -10,8 +10,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "augment", "callbacks", "config", "data", "distribute", "images", "layers", "losses", "metrics",
-    "models", "samplers", "serving", "text", "training", "training_data",
+    "cli", "config", "data", "distribute", "evaluation", "metrics", "models", "ops", "runs",
+    "samplers", "serving", "text", "training", "utils",
 )
 
 

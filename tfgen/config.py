@@ -1,7 +1,7 @@
 """Typed run configuration: dataclasses, safe YAML loading, `--set` overrides.
 
 Every model family declares a dataclass that extends `TrainConfig` with its own
-keys (see `tfgen.models.vae.VAEConfig`). A configuration is resolved in three
+keys (see `tfgen.models.VAEConfig`). A configuration is resolved in three
 layers: the dataclass defaults, then a YAML file, then `key=value` overrides.
 Every value is checked against the field's type and, where a field lists
 choices, against those; an unknown key names the valid ones.
@@ -57,7 +57,7 @@ class TrainConfig:
         checkpoints_to_keep: how many epoch checkpoints stay in the run directory.
         backup_every_steps: also save the training state every this many steps
             (in `RUN/checkpoints/backup`), so a killed run resumes mid-epoch
-            (see `tfgen.checkpoints`); 0 turns step backups off (Ctrl-C and
+            (see `tfgen.runs.checkpoints`); 0 turns step backups off (Ctrl-C and
             SIGTERM still save the current step). Default 100: a kill loses at
             most 100 steps (about 5 s of the default VAE, 100 s of the default
             DCGAN on a 2-core CPU) while a backup costs under 1 % of the time

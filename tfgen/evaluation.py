@@ -31,16 +31,13 @@ import tfgen
 from tfgen import data as data_lib
 from tfgen import text
 from tfgen.config import SAMPLE_QUALITY_GROUPS
-from tfgen.files import write_atomically
-from tfgen.metrics import compute, extractors, likelihood
-from tfgen.metrics.statistics import StreamingMoments
+from tfgen.utils.files import write_atomically
+from tfgen.metrics import extractors, likelihood
+from tfgen.metrics.sample_quality import QUALITY_GROUPS, REFERENCE_SPLIT, sample_quality
+from tfgen.runs import Run, load
 
-METRICS_FILE = "metrics.json"
-REFERENCE_SPLIT = "test"
-GROUPS = {
-    "fid": ("fid",), "kid": ("kid",), "is": ("is",), "pr": ("precision", "recall"),
-    "dc": ("density", "coverage"), "nll": ("nll",), "ppl": ("ppl",),
-}
+GROUPS = {**QUALITY_GROUPS, "nll": ("nll",), "ppl": ("ppl",)}
+"""Metric groups `--metrics` may name, and the values each one measures."""
 
 
 def parse_groups(text_or_list):
@@ -66,69 +63,6 @@ def check_groups(model, groups):
     if wrong:
         raise ValueError(f"metric group(s) {', '.join(wrong)} do not apply to "
                          f"{type(model).__name__}; valid for it: {', '.join(default_groups(model))}")
-
-
-def generated_outputs(model, extractor, num_samples, seed=0, batch_size=500, keep_features=True,
-                      shape=None, image_fit="pad"):
-    """Features of `num_samples` generated images, batch by batch.
-
-    With `shape` (the dataset's `(height, width, channels)`), images of another size
-    are first brought back to it (`tfgen.data.unfit_images`, undoing `image_fit`).
-
-    Returns:
-        `(moments, features or None, probabilities or None)`: FID's streaming moments
-        always; the full feature array only if `keep_features` (KID, precision/recall).
-    """
-    moments, features, probabilities = StreamingMoments(), [], []
-    for index, start in enumerate(range(0, num_samples, batch_size)):
-        count = min(batch_size, num_samples - start)
-        images = model.sample_images(count, seed * 1_000_003 + index)
-        if shape is not None:
-            images = data_lib.unfit_images(images, shape, image_fit)
-        batch_features, batch_probabilities = extractor.outputs(images)
-        moments.update(batch_features)
-        if keep_features:
-            features.append(batch_features)
-        if batch_probabilities is not None:
-            probabilities.append(batch_probabilities)
-    return (moments, np.concatenate(features) if keep_features else None,
-            np.concatenate(probabilities) if probabilities else None)
-
-
-def sample_quality(model, dataset, groups, extractor, num_samples=10_000, seed=0,
-                   reference_split=REFERENCE_SPLIT, image_fit="pad"):
-    """FID, KID, IS, precision/recall and density/coverage of `model`'s samples.
-
-    Args:
-        model: an image model (`sample_images(num, seed)` in [0, 1]).
-        dataset: the dataset whose `reference_split` the samples are compared with.
-        groups: sample-quality groups from `GROUPS`.
-        extractor: from `tfgen.metrics.extractors.get_extractor`.
-        num_samples: generated images.
-        seed: seeds the generated images.
-        reference_split: the real images' split.
-        image_fit: how the model's training images were fitted to its resolution
-            (`pad` or `resize`, the run config's `image_fit`): samples of another size
-            than the dataset's are cropped or resized back before the extractor sees
-            them, so both sets are framed alike.
-
-    Returns:
-        `{name: value}`, e.g. `{"fid": ..., "kid": ..., "kid_std": ..., "precision": ...}`.
-    """
-    names = [name for group in groups for name in GROUPS[group]]
-    if "is" in names and not extractor.has_probabilities:
-        raise ValueError(f"the Inception Score needs class probabilities, which the "
-                         f"{extractor.description} does not give")
-    reference = extractors.reference_features(dataset, reference_split, extractor)
-    _, info = data_lib.load(dataset, reference_split)
-    keep = any(name != "fid" and name != "is" for name in names)
-    moments, features, probabilities = generated_outputs(
-        model, extractor, num_samples, seed, keep_features=keep, shape=info.shape,
-        image_fit=image_fit)
-    return compute.compute_metrics(
-        names, real_features=reference["features"], fake_features=features,
-        fake_probabilities=probabilities, fake_moments=moments,
-        real_moments=StreamingMoments.from_features(reference["features"]), seed=seed)
 
 
 def vae_likelihood(model, dataset, num_importance_samples=1000, max_examples=None, seed=0):
@@ -170,15 +104,13 @@ def evaluate_run(run_dir, groups=None, num_samples=10_000, extractor="classifier
 
     Values measured earlier with the same weights, extractor and sample count are
     kept beside the new ones, so `--metrics fid` then `--metrics kid` accumulate.
-    `checkpoint` is `"latest"` or `"best"` (see `tfgen.training.load_run`).
+    `checkpoint` is `"latest"` or `"best"` (see `tfgen.runs.load`).
 
     Returns:
         An `Evaluation`.
     """
-    from tfgen.training import load_run
-
-    run_dir = Path(run_dir)
-    model, config, info, epoch = load_run(run_dir, checkpoint)
+    run = Run(run_dir)
+    model, config, info, epoch = load(run, checkpoint)
     groups = parse_groups(groups) if groups else default_groups(model)
     check_groups(model, groups)
     values, settings = {}, {"checkpoint": checkpoint, "seed": seed,
@@ -200,7 +132,7 @@ def evaluate_run(run_dir, groups=None, num_samples=10_000, extractor="classifier
     record = {"run": str(run_dir), "model": config.model, "dataset": config.dataset,
               "epoch": epoch, **settings, "tfgen_version": tfgen.__version__,
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    path = run_dir / METRICS_FILE
+    path = run.metrics_file
     previous = _read(path)
     same = {k: record.get(k) for k in ("epoch", "checkpoint", "extractor", "num_samples", "seed")}
     if previous and all(previous.get(k) == v for k, v in same.items()):

@@ -13,8 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import config as config_lib
-from tfgen import fit, models
-from tfgen.checkpoints import BACKUP_DIR, checkpoint_number
+from tfgen import models
+from tfgen.cli import fit
+from tfgen.runs.checkpoints import BACKUP_DIR, checkpoint_number
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -7,8 +7,8 @@ import numpy as np
 import tensorflow as tf
 
 import fault_runs
-from tfgen.callbacks import EpochCheckpoint, StepBackup
-from tfgen.checkpoints import RunCheckpoints
+from tfgen.runs.callbacks import EpochCheckpoint, StepBackup
+from tfgen.runs.checkpoints import RunCheckpoints
 from tfgen.models import VAE
 
 

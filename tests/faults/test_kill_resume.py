@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 import fault_runs
+from tfgen import runs
 from tfgen import training
 
 
@@ -36,7 +37,7 @@ class KillResumeTest(tf.test.TestCase):
         self.assertIn(f"resuming epoch {killed_at // steps + 1} at global step {killed_at} "
                       f"({killed_at % steps} of its {steps} steps done)", stderr)
         self.assertIn("taking over the lock", stderr)  # SIGKILL left the PID in RUN/.lock.
-        self.assertEqual(training.load_run(run_dir)[3], 3)  # load_run: the last finished epoch.
+        self.assertEqual(runs.load(run_dir)[3], 3)  # load_run: the last finished epoch.
 
         straight = self.tmp / f"{model}-straight"
         training.train(fault_runs.config(model, self.npz), run_dir=straight, verbose=0)

@@ -63,7 +63,7 @@ def interfaces(pid):
 
 
 def private_network_available():
-    probe = subprocess.run([sys.executable, "-c", "from tfgen import launch\n"
+    probe = subprocess.run([sys.executable, "-c", "from tfgen.distribute import launch\n"
                             "launch.enter_private_network()"], cwd=REPO, capture_output=True)
     return probe.returncode == 0
 
@@ -130,7 +130,7 @@ class LaunchNetworkTest(tf.test.TestCase):
                                       capture_output=True).returncode == 0), None)
         if python is None:
             self.skipTest("no Python that nobody can run with this repository")
-        probe = subprocess.run([*prefix, python, "-c", "from tfgen import launch\n"
+        probe = subprocess.run([*prefix, python, "-c", "from tfgen.distribute import launch\n"
                                 "launch.enter_private_network()"], cwd=REPO,
                                env={"PYTHONPATH": str(REPO)}, capture_output=True, text=True)
         if probe.returncode != 0:

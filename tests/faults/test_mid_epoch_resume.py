@@ -13,7 +13,7 @@ import fault_runs
 from test_text_training import tiny_config as tiny_text_config
 from test_text_training import write_corpus
 from tfgen import training
-from tfgen.checkpoints import checkpoint_number
+from tfgen.runs.checkpoints import checkpoint_number
 
 
 def forget_last_epoch(run_dir):

@@ -11,8 +11,10 @@ import pytest
 import tensorflow as tf
 
 import fault_runs
+from tfgen import runs
 from tfgen import config as config_lib
-from tfgen import launch, training
+from tfgen import training
+from tfgen.distribute import launch
 
 # Two epochs of 5 steps of the global batch 8 (4 examples per worker).
 TINY = dict(epochs=2, steps_per_epoch=5)
@@ -75,8 +77,8 @@ class MultiWorkerTest(tf.test.TestCase):
         self.assertNotIn("worker", " ".join(run_layout(launched)))
         self.assertLen(event_writer_pids(launched), 2 if resume else 1)  # The chief of each.
 
-        expected, _, _, expected_epoch = training.load_run(single)
-        actual, _, _, actual_epoch = training.load_run(launched)
+        expected, _, _, expected_epoch = runs.load(single)
+        actual, _, _, actual_epoch = runs.load(launched)
         self.assertEqual(actual_epoch, expected_epoch)
         differences = [float(np.max(np.abs(np.asarray(a) - np.asarray(e))))
                        for a, e in zip(actual.weights, expected.weights)]
@@ -115,7 +117,7 @@ class MultiWorkerTest(tf.test.TestCase):
                           result.stdout)
         self.assertTrue((run_dir / "samples.txt").read_text().strip())
         self.assertNotIn("worker", " ".join(run_layout(run_dir)))
-        _, config, _, epoch = training.load_run(run_dir)
+        _, config, _, epoch = runs.load(run_dir)
         self.assertEqual((config.model, epoch), ("gpt", 1))
 
     def test_a_hand_started_worker_stops_when_the_chief_refuses_the_run(self):
@@ -123,7 +125,7 @@ class MultiWorkerTest(tf.test.TestCase):
         # directory of another config, and worker 1 must not wait for it forever.
         run_dir = self.tmp / "vae-other-config"
         run_dir.mkdir()
-        (run_dir / training.CONFIG_FILE).write_text(
+        (run_dir / runs.Run.CONFIG).write_text(
             config_lib.to_yaml(fault_runs.config("vae", self.npz, **TINY, latent_dim=3)))
         configs = launch.worker_tf_configs(launch.free_ports(2))
         env = {**fault_runs.ENV, "TF_CPP_MIN_LOG_LEVEL": "2"}

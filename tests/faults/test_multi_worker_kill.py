@@ -19,6 +19,7 @@ import tensorflow as tf
 
 import fault_runs
 from test_multi_worker import run_layout
+from tfgen import runs
 from tfgen import training
 
 # Three epochs of 10 steps of the global batch 8 (4 examples per worker), a backup
@@ -113,12 +114,12 @@ class MultiWorkerKillTest(tf.test.TestCase):
 
         # A continuous step counter: every step of every epoch ran exactly once.
         self.assertEqual(optimizer_steps(run_dir), TINY["epochs"] * steps)
-        actual, _, _, actual_epoch = training.load_run(run_dir)
+        actual, _, _, actual_epoch = runs.load(run_dir)
         self.assertEqual(actual_epoch, TINY["epochs"])
 
         straight = self.tmp / "vae-one-process"
         training.train(fault_runs.config("vae", self.npz, **TINY), run_dir=straight, verbose=0)
-        expected, _, _, _ = training.load_run(straight)
+        expected, _, _, _ = runs.load(straight)
         self.assertLen(actual.weights, len(expected.weights))
         for a, e in zip(actual.weights, expected.weights):
             self.assertAllClose(a, e, atol=1e-5, rtol=0, msg=e.path)

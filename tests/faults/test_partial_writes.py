@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 import fault_runs
+from tfgen import runs
 from tfgen import training
 
 
@@ -28,7 +29,7 @@ def file_size_limit(limit):
 
 WRITE_ATOMICALLY = """
 import sys
-from tfgen.files import write_atomically
+from tfgen.utils.files import write_atomically
 write_atomically(sys.argv[1], "new " * 5000)
 """
 
@@ -65,7 +66,7 @@ class CheckpointWriteFailureTest(tf.test.TestCase):
         self.assertIn("rerun the same command to resume", stderr)
         self.assertEqual(tf.train.latest_checkpoint(str(run_dir / "checkpoints")),
                          str(run_dir / "checkpoints" / "ckpt-1"))
-        self.assertEqual(training.load_run(run_dir)[3], 1)
+        self.assertEqual(runs.load(run_dir)[3], 1)
 
         self.assertFalse(list((run_dir / "checkpoints").glob("**/*_temp")))  # Cleaned up.
         resumed = training.train(fault_runs.config("vae", npz), run_dir=run_dir, verbose=0)

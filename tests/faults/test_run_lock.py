@@ -11,11 +11,12 @@ import pytest
 import tensorflow as tf
 
 import fault_runs
-from tfgen import run_lock, training
+from tfgen import training
+from tfgen.runs import lock as run_lock
 
 DIE_HOLDING_THE_LOCK = """
 import os, signal, sys
-from tfgen import run_lock
+from tfgen.runs import lock as run_lock
 with run_lock.hold(sys.argv[1]):
     os.kill(os.getpid(), signal.SIGKILL)
 """

@@ -1,4 +1,4 @@
-"""Scratch directories of killed workers are removed by the next worker (`tfgen.scratch`)."""
+"""Scratch directories of killed workers are removed by the next worker (`tfgen.distribute.scratch`)."""
 
 import os
 import signal
@@ -10,13 +10,13 @@ from unittest import mock
 
 import tensorflow as tf
 
-from tfgen import scratch
+from tfgen.distribute import scratch
 
 REPO = Path(__file__).resolve().parents[2]
 # A process that makes a scratch directory, prints its path, and sleeps in it.
 HOLDER = """
 import sys, time
-from tfgen import scratch
+from tfgen.distribute import scratch
 with scratch.scratch_dir(sys.argv[1], family="tfgen-worker") as path:
     (path / "checkpoint").write_text("x")
     print(path, flush=True)

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import fault_runs
 from tfgen import training
-from tfgen.checkpoints import BACKUP_DIR
+from tfgen.runs.checkpoints import BACKUP_DIR
 
 STEPS = fault_runs.SETTINGS["vae"]["steps_per_epoch"]
 

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from test_classifier import write_bands_npz
+from tfgen import runs
 from tfgen import config as config_lib
 from tfgen import data as data_lib
 from tfgen import evaluation, models, training
@@ -74,7 +75,7 @@ class EvaluateTest(tf.test.TestCase):
         # FID equals a direct computation on the same features.
         reference = extractors.reference_features(self.dataset, "test", extractor)
         self.assertEqual(reference["features"].shape, (60, 128))
-        model, *_ = training.load_run(self.run_dir)
+        model, *_ = runs.load(self.run_dir)
         fake = extractor.outputs(model.sample_images(64, 1 * 1_000_003))[0]
         self.assertAllClose(values["fid"], fid_from_features(reference["features"], fake),
                             rtol=1e-5)
@@ -111,7 +112,7 @@ class EvaluateTest(tf.test.TestCase):
                                        input_shape=(299, 299, 3)).save_weights(path)
         extractor = extractors.get_extractor("inception", self.dataset, inception_weights=path)
         self.assertFalse(extractor.has_probabilities)
-        model, *_ = training.load_run(self.run_dir)
+        model, *_ = runs.load(self.run_dir)
         values = evaluation.sample_quality(model, self.dataset, ["fid"], extractor,
                                            num_samples=8)
         self.assertTrue(np.isfinite(values["fid"]))
@@ -155,7 +156,7 @@ class EvaluateTest(tf.test.TestCase):
         self.assertAllClose(record["value"], min(history["fid"]))
         self.assertFalse(record["higher_is_better"])
         # The best checkpoint holds that epoch's weights and counter.
-        model, _, _, epoch = training.load_run(run, checkpoint="best")
+        model, _, _, epoch = runs.load(run, checkpoint="best")
         self.assertEqual(epoch, best_epoch)
         values = evaluation.sample_quality(model, self.dataset, ["fid"],
                                            extractors.get_extractor("classifier", self.dataset),

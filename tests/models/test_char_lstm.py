@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from lm_contract import CONTEXT, VOCAB, LanguageModelContract
-from tfgen.models.char_lstm import CharLSTM, CharLSTMConfig
+from tfgen.models.lm.char_lstm import CharLSTM, CharLSTMConfig
 
 
 class CharLSTMTest(LanguageModelContract, tf.test.TestCase):

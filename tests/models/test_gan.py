@@ -7,12 +7,13 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
+from tfgen import runs
 from tfgen import config as config_lib
 from tfgen import models, training
-from tfgen import sample as sample_cli
+from tfgen.cli import sample as sample_cli
 from tfgen.distribute import make_strategy
-from tfgen.images import grid as tfgen_grid
-from tfgen.layers import DCGANDiscriminator, DCGANGenerator
+from tfgen.utils.images import grid as tfgen_grid
+from tfgen.models.gan.networks import DCGANDiscriminator, DCGANGenerator
 from tfgen.models import DCGAN, WGANGP, ConditionalGAN
 
 NUM_CLASSES = 3
@@ -237,7 +238,7 @@ class GANRunTest(tf.test.TestCase):
         tags = set(events.Tags()["tensors"]) | set(events.Tags()["scalars"])
         for name in ("d_loss", "g_loss", "d_real", "d_fake", "d_accuracy_real", "d_accuracy_fake"):
             self.assertIn(f"epoch_{name}", tags)
-        model, config, _, epoch = training.load_run(result.run_dir)
+        model, config, _, epoch = runs.load(result.run_dir)
         self.assertEqual((config.model, epoch), ("cgan", 2))
         self.assertAllClose(model.sample_images(3, seed=0), result.model.sample_images(3, seed=0))
 

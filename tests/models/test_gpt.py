@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from lm_contract import CONTEXT, VOCAB, LanguageModelContract
-from tfgen.models.gpt import GPT, GPTConfig
+from tfgen.models.lm.gpt import GPT, GPTConfig
 
 
 class GPTTest(LanguageModelContract, tf.test.TestCase):

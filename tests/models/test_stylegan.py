@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen import runs
 from tfgen import config as config_lib
 from tfgen import models, training
 from tfgen.models import StyleGAN, StyleGANConfig
@@ -199,7 +200,7 @@ class RunTest(tf.test.TestCase):
             png = tf.io.decode_png(tf.io.read_file(str(one.run_dir / "images" /
                                                        f"{name}-epoch001.png")))
             self.assertEqual(png.shape, shape, name)
-        model, config, _, epoch = training.load_run(one.run_dir)
+        model, config, _, epoch = runs.load(one.run_dir)
         self.assertEqual((config.model, epoch), ("stylegan", 1))
         self.assertAllClose(model.sample_images(3, seed=0), one.model.sample_images(3, seed=0))
         self.assertIs(models.get("stylegan"), StyleGAN)

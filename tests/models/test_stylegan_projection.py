@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from test_stylegan import latents, tiny_stylegan
-from tfgen.models import stylegan_projection as projection_lib
+from tfgen.models.stylegan import projection as projection_lib
 
 
 class ScheduleTest(tf.test.TestCase):

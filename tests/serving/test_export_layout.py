@@ -14,7 +14,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from tfgen import export as export_cli
+from tfgen.cli import export as export_cli
 from tfgen import serving
 from test_saved_model import TinyVAEExportCase, tiny_vae
 from test_tflite import train_tiny_run

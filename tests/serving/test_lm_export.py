@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import serving
-from tfgen.models.char_lstm import CharLSTM
-from tfgen.models.gpt import GPT
+from tfgen.models.lm.char_lstm import CharLSTM
+from tfgen.models.lm.gpt import GPT
 from tfgen.text import CharTokenizer, SubwordTokenizer
 
 CONTEXT = 32

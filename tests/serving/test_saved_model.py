@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgen import export as export_cli
+from tfgen.cli import export as export_cli
 from tfgen import serving
 from tfgen.models import VAE
 

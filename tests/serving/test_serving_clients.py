@@ -21,9 +21,9 @@ import numpy as np
 import tensorflow as tf
 from serving_double import ServingDouble
 
-from tfgen import sample as sample_cli
+from tfgen.cli import sample as sample_cli
 from tfgen import serving
-from tfgen.images import grid
+from tfgen.utils.images import grid
 from tfgen.models import GPT, VAE, ConditionalGAN
 from tfgen.serving import client as client_lib
 from tfgen.serving import grpc_client, remote_sample, rest_client

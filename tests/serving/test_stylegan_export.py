@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfgen import sample as sample_cli
+from tfgen.cli import sample as sample_cli
 from tfgen import serving
 from tfgen.models import StyleGANConfig
 from test_gan_export import train_tiny_labelled_run

@@ -15,7 +15,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 from tfgen import config as config_lib
-from tfgen import export as export_cli
+from tfgen.cli import export as export_cli
 from tfgen import serving, training
 from tfgen.models import VAE, VAEConfig
 

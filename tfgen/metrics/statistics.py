@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from tfgen.files import atomic_write
+from tfgen.utils.files import atomic_write
 
 
 def as_feature_matrix(features, name="features", dtype=np.float64, copy=False):

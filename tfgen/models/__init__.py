@@ -4,16 +4,11 @@
 """
 
 from tfgen.models.base import GenerativeModel
-from tfgen.models.adversarial import AdversarialModel
-from tfgen.models.cgan import CGANConfig, ConditionalGAN
-from tfgen.models.char_lstm import CharLSTM, CharLSTMConfig
-from tfgen.models.dcgan import DCGAN, DCGANConfig
-from tfgen.models.gpt import GPT, GPTConfig
-from tfgen.models.lm import LanguageModel, LMConfig
-from tfgen.models.stylegan import StyleGAN
-from tfgen.models.stylegan_config import StyleGANConfig
+from tfgen.models.gan import (DCGAN, WGANGP, AdversarialModel, CGANConfig, ConditionalGAN,
+                              DCGANConfig, WGANGPConfig)
+from tfgen.models.lm import GPT, CharLSTM, CharLSTMConfig, GPTConfig, LanguageModel, LMConfig
+from tfgen.models.stylegan import StyleGAN, StyleGANConfig
 from tfgen.models.vae import VAE, VAEConfig
-from tfgen.models.wgan_gp import WGANGP, WGANGPConfig
 
 MODELS = {
     "cgan": ConditionalGAN,

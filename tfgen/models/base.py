@@ -17,7 +17,7 @@ class GenerativeModel(keras.Model):
 
     - `from_run_config(config, info)`: builds the model for a dataset.
     - `compile_from_run_config(config, jit_compile, steps_per_epoch)`: compiles with
-      its optimizers (learning rates from `tfgen.schedules.learning_rate`).
+      its optimizers (learning rates from `tfgen.ops.schedules.learning_rate`).
     - `optimizers()`: the optimizers whose state a checkpoint must hold.
     - `sample_images(num, seed)`: images in [0, 1], `[num, height, width, channels]`.
     - `sample_grid(size, seed)`: `[rows, columns, h, w, c]` samples for a grid

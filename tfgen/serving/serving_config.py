@@ -18,7 +18,7 @@ from pathlib import Path
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from tfgen.files import write_atomically
+from tfgen.utils.files import write_atomically
 
 HEADER = """\
 # TensorFlow Serving model config (a text-format ModelServerConfig), written by

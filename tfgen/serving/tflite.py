@@ -5,7 +5,7 @@ noise as an input, because stateless random ops have no TFLite builtin and the
 LiteRT interpreter here has no Flex delegate.
 
 Files are named `<signature>.<quantization>.tflite`, e.g. `decode.float16.tflite`.
-`tfgen.serving.export_run` writes them into the version directory's `tflite/`
+`tfgen.serving.run_export` writes them into the version directory's `tflite/`
 subdirectory before the version is published, so the SavedModel and its
 `.tflite` files appear together; TF Serving ignores the extra directory.
 """
@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from tfgen.files import write_atomically
+from tfgen.utils.files import write_atomically
 
 TFLITE_DIR = "tflite"
 PARITY_FILE = "parity.json"

@@ -31,7 +31,7 @@ from typing import Iterable, Sequence
 
 import tensorflow as tf
 
-from tfgen.files import write_atomically
+from tfgen.utils.files import write_atomically
 
 PAD_ID = 0
 UNK_ID = 1

@@ -1,0 +1,2 @@
+"""Small TensorFlow ops that several families share: seeded noise streams, precision,
+learning-rate schedules."""
