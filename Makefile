@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: fit test data install clean-venv
+.PHONY: fit test lint data install clean-venv
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,7 +25,12 @@ data: $(STAMP)
 fit: data
 	$(PY) -m tfgen.fit --model vae $(ARGS)
 
-test: data
+# Lint and format check (ruff, settings in pyproject.toml), then the tests.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: data lint
 	$(PY) -m pytest $(ARGS)
 
 clean-venv:

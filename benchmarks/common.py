@@ -36,6 +36,10 @@ def best_of_rounds(runners, rounds, steps, warmup_steps=3, describe=lambda: ""):
     for round_index in range(rounds):
         for name, run in runners.items():
             best[name] = max(best[name], run(steps))
-        print(f"round {round_index + 1}: " + ", ".join(f"{n}: {v:.1f}" for n, v in best.items())
-              + describe(), flush=True)
+        print(
+            f"round {round_index + 1}: "
+            + ", ".join(f"{n}: {v:.1f}" for n, v in best.items())
+            + describe(),
+            flush=True,
+        )
     return best

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import cpu_model
+
 from tfgen import config as config_lib
 from tfgen import models, training
 from tfgen.metrics.classifier import load_or_train
@@ -49,21 +49,28 @@ def main():
         if args.epochs:
             overrides["epochs"] = args.epochs
         config = config_lib.resolve(models.get(args.model).config_class, overrides)
-        run_dir = Path(args.run_dir) if args.run_dir else Path(tempfile.mkdtemp(prefix="gan-quality-"))
+        run_dir = (
+            Path(args.run_dir) if args.run_dir else Path(tempfile.mkdtemp(prefix="gan-quality-"))
+        )
         start = time.perf_counter()
         result = training.train(config, run_dir=run_dir, verbose=2)
         seconds = time.perf_counter() - start
         accuracy = conditional_accuracy(result.model, classifier) if classifier else None
-        rows.append((precision, config.epochs, config.steps_per_epoch, seconds, accuracy,
-                     result.samples))
+        rows.append(
+            (precision, config.epochs, config.steps_per_epoch, seconds, accuracy, result.samples)
+        )
         if not args.run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
 
-    print(f"\nCPU: {cpu_model()}; model {args.model}; classifier test accuracy "
-          f"{classifier.test_accuracy:.4f}" if classifier else f"\nCPU: {cpu_model()}; model {args.model}")
+    print(
+        f"\nCPU: {cpu_model()}; model {args.model}; classifier test accuracy "
+        f"{classifier.test_accuracy:.4f}"
+        if classifier
+        else f"\nCPU: {cpu_model()}; model {args.model}"
+    )
     print("\n| precision | epochs | steps/epoch | wall time | requested digit |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for precision, epochs, steps, seconds, accuracy, png in rows:
+    for precision, epochs, steps, seconds, accuracy, _png in rows:
         digit = f"{accuracy:.1%}" if accuracy is not None else "n/a"
         print(f"| {precision} | {epochs} | {steps or 'all'} | {seconds / 60:.1f} min | {digit} |")
     if args.run_dir:

@@ -17,9 +17,9 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from common import best_of_rounds, cpu_model
 from keras import layers
 
-from common import best_of_rounds, cpu_model
 from tfgen import data as data_lib
 from tfgen.models import DCGAN
 
@@ -28,6 +28,7 @@ NOISE_DIM = 100
 
 
 # The tutorial's code, verbatim apart from `keras.` for `tf.keras.` and explicit Inputs. ---------
+
 
 def make_generator_model():
     model = keras.Sequential()
@@ -42,8 +43,11 @@ def make_generator_model():
     model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False))
     model.add(layers.BatchNormalization())
     model.add(layers.LeakyReLU())
-    model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False,
-                                     activation="tanh"))
+    model.add(
+        layers.Conv2DTranspose(
+            1, (5, 5), strides=(2, 2), padding="same", use_bias=False, activation="tanh"
+        )
+    )
     return model
 
 
@@ -71,8 +75,9 @@ class Tutorial:
         self.generator_optimizer = keras.optimizers.Adam(1e-4)
         self.discriminator_optimizer = keras.optimizers.Adam(1e-4)
         images = (train_images.reshape(-1, 28, 28, 1).astype("float32") - 127.5) / 127.5
-        self.dataset = iter(tf.data.Dataset.from_tensor_slices(images).shuffle(60000)
-                            .batch(BATCH_SIZE).repeat())
+        self.dataset = iter(
+            tf.data.Dataset.from_tensor_slices(images).shuffle(60000).batch(BATCH_SIZE).repeat()
+        )
         self.train_step = tf.function(self._train_step)
 
     def discriminator_loss(self, real_output, fake_output):
@@ -92,12 +97,15 @@ class Tutorial:
             gen_loss = self.generator_loss(fake_output)
             disc_loss = self.discriminator_loss(real_output, fake_output)
         gradients_of_generator = gen_tape.gradient(gen_loss, self.generator.trainable_variables)
-        gradients_of_discriminator = disc_tape.gradient(disc_loss,
-                                                        self.discriminator.trainable_variables)
+        gradients_of_discriminator = disc_tape.gradient(
+            disc_loss, self.discriminator.trainable_variables
+        )
         self.generator_optimizer.apply_gradients(
-            zip(gradients_of_generator, self.generator.trainable_variables))
+            zip(gradients_of_generator, self.generator.trainable_variables)
+        )
         self.discriminator_optimizer.apply_gradients(
-            zip(gradients_of_discriminator, self.discriminator.trainable_variables))
+            zip(gradients_of_discriminator, self.discriminator.trainable_variables)
+        )
 
     def run(self, steps):
         start = time.perf_counter()
@@ -108,14 +116,18 @@ class Tutorial:
 
 # tfgen's candidates --------------------------------------------------------------------------
 
+
 class Tfgen:
     """tfgen's `dcgan` through `model.fit` on tfgen's training pipeline."""
 
     def __init__(self, train_examples, info, precision="float32", **compile_args):
         keras.utils.set_random_seed(0)
         self.model = DCGAN(image_shape=info.shape, precision=precision)
-        self.model.compile(d_optimizer=keras.optimizers.Adam(1e-4),
-                           g_optimizer=keras.optimizers.Adam(1e-4), **compile_args)
+        self.model.compile(
+            d_optimizer=keras.optimizers.Adam(1e-4),
+            g_optimizer=keras.optimizers.Adam(1e-4),
+            **compile_args,
+        )
         self.model.build_optimizers()
         self.steps_per_call = compile_args.get("steps_per_execution", 1)
         batches, _ = data_lib.training_batches(train_examples, info, BATCH_SIZE, epochs=50)
@@ -131,8 +143,12 @@ class Tfgen:
         for _ in range(max(1, steps // self.steps_per_call)):
             logs = self.train_function(self.batches)
         float(logs["g_loss"])  # Wait for the last step to finish.
-        return max(1, steps // self.steps_per_call) * self.steps_per_call * BATCH_SIZE / (
-            time.perf_counter() - start)
+        return (
+            max(1, steps // self.steps_per_call)
+            * self.steps_per_call
+            * BATCH_SIZE
+            / (time.perf_counter() - start)
+        )
 
 
 def main():
@@ -149,18 +165,23 @@ def main():
         "tfgen dcgan (float32)": lambda: Tfgen(train_examples, info),
         "tfgen dcgan (mixed_bfloat16)": lambda: Tfgen(train_examples, info, "mixed_bfloat16"),
         "tfgen dcgan (float32, XLA)": lambda: Tfgen(train_examples, info, jit_compile=True),
-        "tfgen dcgan (float32, steps_per_execution=4)":
-            lambda: Tfgen(train_examples, info, steps_per_execution=4),
+        "tfgen dcgan (float32, steps_per_execution=4)": lambda: Tfgen(
+            train_examples, info, steps_per_execution=4
+        ),
     }
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}
-        candidates = {k: v for k, v in candidates.items() if k in wanted or k.startswith("tutorial")}
+        candidates = {
+            k: v for k, v in candidates.items() if k in wanted or k.startswith("tutorial")
+        }
     built = {name: make().run for name, make in candidates.items()}
     best = best_of_rounds(built, args.rounds, args.steps, warmup_steps=4)
 
     reference = best["tutorial (float32)"]
-    print(f"\nCPU: {cpu_model()}; TensorFlow {tf.__version__}; batch {BATCH_SIZE}; "
-          f"best of {args.rounds} rounds of {args.steps} steps\n")
+    print(
+        f"\nCPU: {cpu_model()}; TensorFlow {tf.__version__}; batch {BATCH_SIZE}; "
+        f"best of {args.rounds} rounds of {args.steps} steps\n"
+    )
     print(f"| {'candidate':<46} | images/s | vs tutorial |")
     print(f"| {'-' * 46} | -------: | ----------: |")
     for name, value in best.items():

@@ -56,16 +56,15 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-
 from common import cpu_model
 from gan_throughput import BATCH_SIZE, NOISE_DIM, Tutorial
+
 import tfgen
-from tfgen import runs
 from tfgen import config as config_lib
 from tfgen import data as data_lib
-from tfgen import evaluation, models, training
-from tfgen.utils.files import write_atomically
+from tfgen import evaluation, models, runs, training
 from tfgen.metrics.extractors import get_extractor
+from tfgen.utils.files import write_atomically
 
 PARTS = ("vae", "dcgan", "wgan_gp", "cgan", "tutorial", "real")
 GAN_GROUPS = ["fid", "kid", "pr", "is"]
@@ -155,8 +154,9 @@ def train_part(name, overrides, runs_root):
 
 def steps_trained(config, run_dir, epoch):
     info = json.loads((Path(run_dir) / runs.Run.DATASET_INFO).read_text())
-    info = data_lib.DatasetInfo(**{k: tuple(v) if isinstance(v, list) else v
-                                   for k, v in info.items()})
+    info = data_lib.DatasetInfo(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in info.items()}
+    )
     return epoch * data_lib.steps_per_epoch(info, config.batch_size, config.steps_per_epoch)
 
 
@@ -241,20 +241,32 @@ class Results:
         """True (and says so) if `part` is recorded with `settings` and not to be rerun."""
         if rerun or self.rows.get(part, {}).get("settings") != settings:
             return False
-        print(f"{part}: recorded in {self.path} on {self.rows[part]['date']}; "
-              f"--rerun measures it again", flush=True)
+        print(
+            f"{part}: recorded in {self.path} on {self.rows[part]['date']}; "
+            f"--rerun measures it again",
+            flush=True,
+        )
         return True
 
     def record(self, part, settings, **row):
-        self.rows[part] = {**row, "settings": settings, "machine": machine(),
-                           "date": datetime.date.today().isoformat()}
+        self.rows[part] = {
+            **row,
+            "settings": settings,
+            "machine": machine(),
+            "date": datetime.date.today().isoformat(),
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.path, json.dumps(self.rows, indent=2, default=float) + "\n")
 
 
 def machine():
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "tensorflow": tf.__version__,
-            "tfgen": tfgen.__version__, "load_average": round(os.getloadavg()[0], 2)}
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "tensorflow": tf.__version__,
+        "tfgen": tfgen.__version__,
+        "load_average": round(os.getloadavg()[0], 2),
+    }
 
 
 def part_settings(name, config, overrides, args):
@@ -264,8 +276,7 @@ def part_settings(name, config, overrides, args):
     else:
         settings = {"config": describe(config, overrides), "overrides": overrides}
     if name == "vae":
-        settings.update(importance_samples=args.importance_samples,
-                        nll_examples=args.nll_examples)
+        settings.update(importance_samples=args.importance_samples, nll_examples=args.nll_examples)
     else:
         settings.update(num_samples=args.num_samples, extractor="classifier")
     return settings
@@ -279,17 +290,27 @@ def measure_tfgen_part(name, overrides, args, results):
     run_dir, config, seconds, cpu = train_part(name, overrides, args.runs_root)
     start = time.perf_counter()
     if name == "vae":
-        result = evaluation.evaluate_run(run_dir, groups=["nll"],
-                                         importance_samples=args.importance_samples,
-                                         nll_examples=args.nll_examples)
+        result = evaluation.evaluate_run(
+            run_dir,
+            groups=["nll"],
+            importance_samples=args.importance_samples,
+            nll_examples=args.nll_examples,
+        )
     else:
-        result = evaluation.evaluate_run(run_dir, groups=GAN_GROUPS,
-                                         num_samples=args.num_samples)
+        result = evaluation.evaluate_run(run_dir, groups=GAN_GROUPS, num_samples=args.num_samples)
     eval_seconds = time.perf_counter() - start
-    results.record(name, settings, model=name, config=describe(config, overrides),
-                   extractor=result.record.get("extractor"), wall_seconds=seconds, cpu_seconds=cpu,
-                   steps=steps_trained(config, run_dir, result.record["epoch"]),
-                   values=result.values, evaluation_seconds=eval_seconds)
+    results.record(
+        name,
+        settings,
+        model=name,
+        config=describe(config, overrides),
+        extractor=result.record.get("extractor"),
+        wall_seconds=seconds,
+        cpu_seconds=cpu,
+        steps=steps_trained(config, run_dir, result.record["epoch"]),
+        values=result.values,
+        evaluation_seconds=eval_seconds,
+    )
     print(f"{name}: {result.values} (evaluation {eval_seconds:.0f} s)", flush=True)
 
 
@@ -308,23 +329,37 @@ def measure_tutorial(args, results):
         cpu_budget = dcgan.get("cpu_seconds")
         budget = None if cpu_budget is not None else dcgan.get("wall_seconds")
     if budget is None and cpu_budget is None:
-        print(f"tutorial skipped: no dcgan time in {results.path} or the dcgan run; "
-              f"pass --tutorial-seconds", flush=True)
+        print(
+            f"tutorial skipped: no dcgan time in {results.path} or the dcgan run; "
+            f"pass --tutorial-seconds",
+            flush=True,
+        )
         return
     generator, steps, wall, cpu = train_tutorial(budget, cpu_budget)
     start = time.perf_counter()
     extractor = get_extractor("classifier", "mnist")
-    values = evaluation.sample_quality(TutorialSampler(generator), "mnist", GAN_GROUPS,
-                                       extractor, args.num_samples)
+    values = evaluation.sample_quality(
+        TutorialSampler(generator), "mnist", GAN_GROUPS, extractor, args.num_samples
+    )
     eval_seconds = time.perf_counter() - start
     epochs = steps / math.ceil(60_000 / BATCH_SIZE)
-    results.record("tutorial", settings, model="TF tutorial DCGAN",
-                   config=f"tutorial: {epochs:.2f} epoch(s), batch {BATCH_SIZE}, Adam(1e-4)",
-                   extractor=extractor.id,
-                   wall_seconds=wall, cpu_seconds=cpu, steps=steps, values=values,
-                   evaluation_seconds=eval_seconds)
-    print(f"tutorial: {steps} steps in {wall:.0f} s ({cpu:.0f} CPU s); {values} "
-          f"(evaluation {eval_seconds:.0f} s)", flush=True)
+    results.record(
+        "tutorial",
+        settings,
+        model="TF tutorial DCGAN",
+        config=f"tutorial: {epochs:.2f} epoch(s), batch {BATCH_SIZE}, Adam(1e-4)",
+        extractor=extractor.id,
+        wall_seconds=wall,
+        cpu_seconds=cpu,
+        steps=steps,
+        values=values,
+        evaluation_seconds=eval_seconds,
+    )
+    print(
+        f"tutorial: {steps} steps in {wall:.0f} s ({cpu:.0f} CPU s); {values} "
+        f"(evaluation {eval_seconds:.0f} s)",
+        flush=True,
+    )
 
 
 GAN_COLUMNS = [  # (heading, right-aligned, the cell of a recorded row)
@@ -344,8 +379,11 @@ VAE_COLUMNS = [
     ("model", False, lambda r: r["model"]),
     ("config", False, lambda r: r["config"]),
     ("-ELBO", True, lambda r: f"{r['values']['negative_elbo']:.2f}"),
-    ("IWAE NLL (K)", True,
-     lambda r: f"{r['values']['nll']:.2f} ({r['values']['nll_importance_samples']})"),
+    (
+        "IWAE NLL (K)",
+        True,
+        lambda r: f"{r['values']['nll']:.2f} ({r['values']['nll_importance_samples']})",
+    ),
     ("examples", True, lambda r: str(r["values"]["nll_examples"])),
     ("training wall time", True, lambda r: minutes(r["wall_seconds"])),
     ("CPU time / cores", True, lambda r: per_core(r["cpu_seconds"])),
@@ -361,12 +399,21 @@ def measure_real(args, results):
     images = next(iter(examples.batch(100_000)))["image"].numpy()
     extractor = get_extractor("classifier", "mnist")
     start = time.perf_counter()
-    values = evaluation.sample_quality(RealImages(images), "mnist", GAN_GROUPS, extractor,
-                                       args.num_samples)
-    results.record("real", settings, model="real MNIST train images",
-                   config="no training: the yardstick", extractor=extractor.id,
-                   wall_seconds=None, cpu_seconds=None, steps=0, values=values,
-                   evaluation_seconds=time.perf_counter() - start)
+    values = evaluation.sample_quality(
+        RealImages(images), "mnist", GAN_GROUPS, extractor, args.num_samples
+    )
+    results.record(
+        "real",
+        settings,
+        model="real MNIST train images",
+        config="no training: the yardstick",
+        extractor=extractor.id,
+        wall_seconds=None,
+        cpu_seconds=None,
+        steps=0,
+        values=values,
+        evaluation_seconds=time.perf_counter() - start,
+    )
     print(f"real: {values}", flush=True)
 
 
@@ -383,14 +430,18 @@ def print_tables(results):
     rows = [results.rows[p] for p in PARTS if p in results.rows]
     for row in rows:
         m = row["machine"]
-        print(f"{row['model']}: {row['date']}, {m['cpu']} ({m['cores']} cores), TensorFlow "
-              f"{m['tensorflow']}, tfgen {m['tfgen']}, load average {m['load_average']}")
+        print(
+            f"{row['model']}: {row['date']}, {m['cpu']} ({m['cores']} cores), TensorFlow "
+            f"{m['tensorflow']}, tfgen {m['tfgen']}, load average {m['load_average']}"
+        )
     gan_rows = [row for row in rows if row["model"] != "vae"]
     vae_rows = [row for row in rows if row["model"] == "vae"]
     if gan_rows:
         names = ", ".join(sorted({str(row.get("extractor")) for row in gan_rows}))
-        print(f"\nMNIST; generated samples vs the 10,000 test images; features of tfgen's "
-              f"MNIST classifier ({names}: the same name, the same network)\n")
+        print(
+            f"\nMNIST; generated samples vs the 10,000 test images; features of tfgen's "
+            f"MNIST classifier ({names}: the same name, the same network)\n"
+        )
         print_table(GAN_COLUMNS, gan_rows)
     if vae_rows:
         print("\nbinarized MNIST test split (fixed binarization); nats per image\n")
@@ -401,18 +452,30 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated, default all")
     parser.add_argument("--runs-root", default="runs", help="run directories go here")
-    parser.add_argument("--results", help="JSON record of the measured parts (default "
-                                          "RUNS_ROOT/quality.json)")
-    parser.add_argument("--rerun", action="store_true",
-                        help="measure parts again even when the results hold them")
+    parser.add_argument(
+        "--results", help="JSON record of the measured parts (default RUNS_ROOT/quality.json)"
+    )
+    parser.add_argument(
+        "--rerun", action="store_true", help="measure parts again even when the results hold them"
+    )
     parser.add_argument("--num-samples", type=int, default=10_000, help="generated images")
     parser.add_argument("--importance-samples", type=int, default=1000, help="IWAE's K")
     parser.add_argument("--nll-examples", type=int, help="test images for the NLL (default all)")
-    parser.add_argument("--tutorial-seconds", type=float,
-                        help="tutorial budget in wall seconds (default: the dcgan part's CPU "
-                             "seconds as a CPU budget, which other jobs do not distort)")
-    parser.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[],
-                        metavar="KEY=VALUE", help="overrides for every tfgen config")
+    parser.add_argument(
+        "--tutorial-seconds",
+        type=float,
+        help="tutorial budget in wall seconds (default: the dcgan part's CPU "
+        "seconds as a CPU budget, which other jobs do not distort)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="overrides for every tfgen config",
+    )
     args = parser.parse_args()
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = set(parts) - set(PARTS)

@@ -66,8 +66,13 @@ BATCH_SIZES = {"vae": 32, "dcgan": 256}
 def fit_command(model, candidate, steps, run_dir):
     """The command line of the run of `model` as `candidate`: 2 epochs of `steps` steps."""
     fit, overrides = CANDIDATES[candidate]
-    settings = ["epochs=2", f"steps_per_epoch={steps}", "validation_steps=1",
-                "backup_every_steps=0", *overrides]
+    settings = [
+        "epochs=2",
+        f"steps_per_epoch={steps}",
+        "validation_steps=1",
+        "backup_every_steps=0",
+        *overrides,
+    ]
     return [*fit, "--model", model, "--run-dir", str(run_dir), "--quiet", "--set", *settings]
 
 
@@ -81,15 +86,19 @@ def run_fit(command):
     env.pop("TF_CONFIG", None)
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed with status {result.returncode}:\n"
-                           f"{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed with status {result.returncode}:\n{result.stderr[-3000:]}"
+        )
     return result.stdout
 
 
 def last_epoch_seconds_per_step(output):
     """Seconds per step in the last epoch line of a fit's output (worker 0's if launched)."""
-    lines = [line for line in output.splitlines() if not line.startswith("[worker ")
-             or line.startswith("[worker 0] ")]
+    lines = [
+        line
+        for line in output.splitlines()
+        if not line.startswith("[worker ") or line.startswith("[worker 0] ")
+    ]
     matches = [EPOCH_LINE.search(line) for line in lines]
     matches = [match for match in matches if match]
     if not matches:
@@ -109,30 +118,49 @@ def seconds_per_step(model, candidate, short_steps, steps, scratch):
 
 
 def print_table(results, args):
-    print(f"\nCPU: {cpu_model()}; {os.cpu_count()} cores; {args.steps} timed steps (2nd epochs "
-          f"of {args.short_steps + args.steps} minus {args.short_steps} steps); the same global "
-          f"batch for every candidate\n")
-    print(f"| {'model':5} | {'candidate':26} | batch | steps/s | images/s | ms/step "
-          f"| overhead vs 1 device (ms/step) |")
-    print(f"| ----- | {'-' * 26} | ----: | ------: | -------: | ------: "
-          f"| -----------------------------: |")
+    print(
+        f"\nCPU: {cpu_model()}; {os.cpu_count()} cores; {args.steps} timed steps (2nd epochs "
+        f"of {args.short_steps + args.steps} minus {args.short_steps} steps); the same global "
+        f"batch for every candidate\n"
+    )
+    print(
+        f"| {'model':5} | {'candidate':26} | batch | steps/s | images/s | ms/step "
+        f"| overhead vs 1 device (ms/step) |"
+    )
+    print(
+        f"| ----- | {'-' * 26} | ----: | ------: | -------: | ------: "
+        f"| -----------------------------: |"
+    )
     for (model, candidate), seconds in results.items():
         batch = BATCH_SIZES[model]
         baseline = results[(model, "1 process, 1 device")]
-        print(f"| {model:5} | {candidate:26} | {batch:5} | {1 / seconds:7.1f} "
-              f"| {batch / seconds:8.0f} | {seconds * 1e3:7.1f} "
-              f"| {(seconds - baseline) * 1e3:+30.1f} |")
+        print(
+            f"| {model:5} | {candidate:26} | {batch:5} | {1 / seconds:7.1f} "
+            f"| {batch / seconds:8.0f} | {seconds * 1e3:7.1f} "
+            f"| {(seconds - baseline) * 1e3:+30.1f} |"
+        )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100,
-                        help="timed steps: the difference of the two runs' epochs (default 100)")
-    parser.add_argument("--short-steps", type=int, default=10,
-                        help="steps per epoch of the shorter run of each pair (default 10)")
-    parser.add_argument("--models", default="vae",
-                        help="comma-separated models among vae,dcgan (default vae; the DCGAN's "
-                             "batch of 256 takes far longer per step)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=100,
+        help="timed steps: the difference of the two runs' epochs (default 100)",
+    )
+    parser.add_argument(
+        "--short-steps",
+        type=int,
+        default=10,
+        help="steps per epoch of the shorter run of each pair (default 10)",
+    )
+    parser.add_argument(
+        "--models",
+        default="vae",
+        help="comma-separated models among vae,dcgan (default vae; the DCGAN's "
+        "batch of 256 takes far longer per step)",
+    )
     args = parser.parse_args()
     models = [name.strip() for name in args.models.split(",") if name.strip()]
     unknown = sorted(set(models) - set(BATCH_SIZES))

@@ -47,8 +47,8 @@ import time
 
 import numpy as np
 import tensorflow as tf
-
 from common import cpu_model
+
 from tfgen import config as config_lib
 from tfgen import models, serving
 from tfgen.data import DatasetInfo
@@ -60,13 +60,18 @@ LATENCY_WARMUP_CALLS = 20
 THROUGHPUT_WARMUP_CALLS = 3
 ROUNDS = 5  # Timed calls alternate between the runtimes in this many rounds.
 SEED = 0
-IMAGE_INFO = DatasetInfo(name="untrained 28x28x1", modality="image", shape=(28, 28, 1),
-                         num_classes=10)
+IMAGE_INFO = DatasetInfo(
+    name="untrained 28x28x1", modality="image", shape=(28, 28, 1), num_classes=10
+)
 TEXT_INFO = DatasetInfo(name="untrained text", modality="text", shape=None, value_range=None)
 # The 84 characters of tfgen's `shakespeare` text, so the vocabulary (86 ids with padding
 # and unknown) and the output layer have the sizes of a default language-model run.
-TOKENIZER_TEXT = ("ROMEO: But soft, what light through yonder window breaks?\n"
-                  + string.ascii_letters + string.digits + ' !"&\'()*,-./:;?@[]_{}')
+TOKENIZER_TEXT = (
+    "ROMEO: But soft, what light through yonder window breaks?\n"
+    + string.ascii_letters
+    + string.digits
+    + " !\"&'()*,-./:;?@[]_{}"
+)
 
 
 def parse_model_names(text):
@@ -115,8 +120,9 @@ def export(model, name, base_dir, quantizations):
     tflite_paths = {}
     for signature in model.tflite_endpoints:
         for batch in (None, LATENCY_BATCH, THROUGHPUT_BATCH):
-            paths = serving.write_tflite_files(version_dir, [signature], quantizations,
-                                               batch_size=batch)
+            paths = serving.write_tflite_files(
+                version_dir, [signature], quantizations, batch_size=batch
+            )
             tflite_paths.update({(signature, q, batch): p for q, p in zip(quantizations, paths)})
     return version_dir, tflite_paths
 
@@ -155,10 +161,13 @@ class FixedBatchLiteRTRuntime:
     """
 
     def __init__(self, tflite_paths_by_batch, signature, threads, input_specs):
-        self.runtimes = {batch: LiteRTRuntime(path, signature, threads)
-                         for batch, path in tflite_paths_by_batch.items()}
-        self.batched_input = next(name for name, spec in input_specs.items()
-                                  if spec.shape.rank and spec.shape[0] is None)
+        self.runtimes = {
+            batch: LiteRTRuntime(path, signature, threads)
+            for batch, path in tflite_paths_by_batch.items()
+        }
+        self.batched_input = next(
+            name for name, spec in input_specs.items() if spec.shape.rank and spec.shape[0] is None
+        )
 
     def __call__(self, inputs):
         return self.runtimes[len(inputs[self.batched_input])](inputs)
@@ -209,15 +218,20 @@ def measure(runtimes, inputs_by_batch, calls, batch_calls):
     Returns:
         `{label: {"p50_ms", "p99_ms", "items_per_s"}}`.
     """
-    latency = interleaved_seconds(runtimes, inputs_by_batch[LATENCY_BATCH],
-                                  LATENCY_WARMUP_CALLS, calls)
-    throughput = interleaved_seconds(runtimes, inputs_by_batch[THROUGHPUT_BATCH],
-                                     THROUGHPUT_WARMUP_CALLS, batch_calls)
-    return {label: {"p50_ms": float(np.percentile(latency[label], 50) * 1e3),
-                    "p99_ms": float(np.percentile(latency[label], 99) * 1e3),
-                    "items_per_s": float(THROUGHPUT_BATCH * batch_calls
-                                         / throughput[label].sum())}
-            for label in runtimes}
+    latency = interleaved_seconds(
+        runtimes, inputs_by_batch[LATENCY_BATCH], LATENCY_WARMUP_CALLS, calls
+    )
+    throughput = interleaved_seconds(
+        runtimes, inputs_by_batch[THROUGHPUT_BATCH], THROUGHPUT_WARMUP_CALLS, batch_calls
+    )
+    return {
+        label: {
+            "p50_ms": float(np.percentile(latency[label], 50) * 1e3),
+            "p99_ms": float(np.percentile(latency[label], 99) * 1e3),
+            "items_per_s": float(THROUGHPUT_BATCH * batch_calls / throughput[label].sum()),
+        }
+        for label in runtimes
+    }
 
 
 def max_abs_difference(runtime, reference, inputs_by_batch):
@@ -225,8 +239,9 @@ def max_abs_difference(runtime, reference, inputs_by_batch):
     differences = []
     for inputs in inputs_by_batch.values():
         expected, actual = reference(inputs), runtime(inputs)
-        differences += [np.max(np.abs(actual[name].astype(np.float64) - expected[name]))
-                        for name in expected]
+        differences += [
+            np.max(np.abs(actual[name].astype(np.float64) - expected[name])) for name in expected
+        ]
     return float(np.max(differences))
 
 
@@ -240,13 +255,21 @@ def benchmark_model(name, base_dir, args):
         runtimes = {"SavedModel": saved_model}
         for quantization in args.quantizations:
             runtimes[f"LiteRT {quantization}"] = LiteRTRuntime(
-                tflite_paths[signature, quantization, None], signature, args.threads)
+                tflite_paths[signature, quantization, None], signature, args.threads
+            )
             runtimes[f"LiteRT {quantization}, fixed batch"] = FixedBatchLiteRTRuntime(
-                {batch: tflite_paths[signature, quantization, batch]
-                 for batch in (LATENCY_BATCH, THROUGHPUT_BATCH)},
-                signature, args.threads, saved_model.input_specs())
-        inputs_by_batch = {batch: serving.random_inputs(saved_model.input_specs(), batch, SEED)
-                           for batch in (LATENCY_BATCH, THROUGHPUT_BATCH)}
+                {
+                    batch: tflite_paths[signature, quantization, batch]
+                    for batch in (LATENCY_BATCH, THROUGHPUT_BATCH)
+                },
+                signature,
+                args.threads,
+                saved_model.input_specs(),
+            )
+        inputs_by_batch = {
+            batch: serving.random_inputs(saved_model.input_specs(), batch, SEED)
+            for batch in (LATENCY_BATCH, THROUGHPUT_BATCH)
+        }
         results = measure(runtimes, inputs_by_batch, args.calls, args.batch_calls)
         reference = results["SavedModel"]
         for label, runtime in runtimes.items():
@@ -255,8 +278,11 @@ def benchmark_model(name, base_dir, args):
                 row["p50_ratio"] = row["p50_ms"] / reference["p50_ms"]
                 row["max_abs_diff"] = max_abs_difference(runtime, saved_model, inputs_by_batch)
             rows.append(row)
-        print(f"{name} {signature}: " + ", ".join(
-            f"{label} {result['p50_ms']:.3f} ms" for label, result in results.items()), flush=True)
+        print(
+            f"{name} {signature}: "
+            + ", ".join(f"{label} {result['p50_ms']:.3f} ms" for label, result in results.items()),
+            flush=True,
+        )
     return rows
 
 
@@ -277,37 +303,56 @@ def machine_description(threads):
 
 def print_table(rows, machine, args):
     """Prints the machine, the settings and the markdown table of `rows`."""
-    print(f"\nCPU: {machine['cpu']} ({machine['cores_usable']} usable of "
-          f"{machine['cores_total']} cores); Python {machine['python']}; TensorFlow "
-          f"{machine['tensorflow']}; ai-edge-litert {machine['ai_edge_litert']}")
-    print(f"Threads: TensorFlow intra-op = inter-op = {args.threads}; LiteRT num_threads = "
-          f"{args.threads} (default XNNPACK delegate). Batch-1: p50/p99 of {args.calls} calls "
-          f"after {LATENCY_WARMUP_CALLS} warm-up; batch-{THROUGHPUT_BATCH}: "
-          f"{args.batch_calls} calls after {THROUGHPUT_WARMUP_CALLS} warm-up; the runtimes "
-          f"alternate in {ROUNDS} rounds. Untrained default-size models.\n")
-    print(f"| model | signature | runtime | batch-1 p50 ms | batch-1 p99 ms | "
-          f"batch-{THROUGHPUT_BATCH} items/s | LiteRT/SavedModel p50 | max abs diff |")
+    print(
+        f"\nCPU: {machine['cpu']} ({machine['cores_usable']} usable of "
+        f"{machine['cores_total']} cores); Python {machine['python']}; TensorFlow "
+        f"{machine['tensorflow']}; ai-edge-litert {machine['ai_edge_litert']}"
+    )
+    print(
+        f"Threads: TensorFlow intra-op = inter-op = {args.threads}; LiteRT num_threads = "
+        f"{args.threads} (default XNNPACK delegate). Batch-1: p50/p99 of {args.calls} calls "
+        f"after {LATENCY_WARMUP_CALLS} warm-up; batch-{THROUGHPUT_BATCH}: "
+        f"{args.batch_calls} calls after {THROUGHPUT_WARMUP_CALLS} warm-up; the runtimes "
+        f"alternate in {ROUNDS} rounds. Untrained default-size models.\n"
+    )
+    print(
+        f"| model | signature | runtime | batch-1 p50 ms | batch-1 p99 ms | "
+        f"batch-{THROUGHPUT_BATCH} items/s | LiteRT/SavedModel p50 | max abs diff |"
+    )
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         ratio = f"{row['p50_ratio']:.2f}x" if "p50_ratio" in row else "—"
         difference = f"{row['max_abs_diff']:.1e}" if "max_abs_diff" in row else "—"
-        print(f"| {row['model']} | {row['signature']} | {row['runtime']} | "
-              f"{row['p50_ms']:.3f} | {row['p99_ms']:.3f} | {row['items_per_s']:,.0f} | "
-              f"{ratio} | {difference} |")
+        print(
+            f"| {row['model']} | {row['signature']} | {row['runtime']} | "
+            f"{row['p50_ms']:.3f} | {row['p99_ms']:.3f} | {row['items_per_s']:,.0f} | "
+            f"{ratio} | {difference} |"
+        )
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=",".join(models.names()),
-                        help=f"comma-separated families (default all: {', '.join(models.names())})")
-    parser.add_argument("--quantize", default="",
-                        help=f"comma-separated LiteRT quantizations besides float32, from "
-                             f"{', '.join(q for q in serving.QUANTIZATIONS if q != 'float32')}")
+    parser.add_argument(
+        "--models",
+        default=",".join(models.names()),
+        help=f"comma-separated families (default all: {', '.join(models.names())})",
+    )
+    parser.add_argument(
+        "--quantize",
+        default="",
+        help=f"comma-separated LiteRT quantizations besides float32, from "
+        f"{', '.join(q for q in serving.QUANTIZATIONS if q != 'float32')}",
+    )
     parser.add_argument("--calls", type=int, default=200, help="timed batch-1 calls (200)")
-    parser.add_argument("--batch-calls", type=int, default=20,
-                        help=f"timed batch-{THROUGHPUT_BATCH} calls (20)")
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
-                        help="threads of both runtimes (default: every usable core)")
+    parser.add_argument(
+        "--batch-calls", type=int, default=20, help=f"timed batch-{THROUGHPUT_BATCH} calls (20)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="threads of both runtimes (default: every usable core)",
+    )
     parser.add_argument("--json", help="also write the machine description and rows here")
     args = parser.parse_args()
     try:

@@ -16,9 +16,9 @@ configure_cpu_devices(2)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from common import cpu_model  # noqa: E402
 
 from tfgen.models import VAE  # noqa: E402
-from common import cpu_model  # noqa: E402
 
 
 def make_candidate(strategy_name, jit_compile, batch_size):
@@ -28,8 +28,10 @@ def make_candidate(strategy_name, jit_compile, batch_size):
         model = VAE()
         model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
     rng = np.random.default_rng(0)
-    batch = {"image": (rng.random((batch_size, 28, 28, 1)) > 0.5).astype("float32"),
-             "seed": np.stack([np.zeros(batch_size), np.arange(batch_size)], 1).astype("int64")}
+    batch = {
+        "image": (rng.random((batch_size, 28, 28, 1)) > 0.5).astype("float32"),
+        "seed": np.stack([np.zeros(batch_size), np.arange(batch_size)], 1).astype("int64"),
+    }
     data = tf.data.Dataset.from_tensors(batch).repeat()
     return model, data
 
@@ -60,8 +62,10 @@ def main():
         for model, data, rates in candidates.values():
             if model is not None:
                 rates.append(time_steps(model, data, args.steps))
-    print(f"CPU: {cpu_model()}; TensorFlow {tf.__version__}; batch {args.batch_size}; "
-          f"{args.rounds} rounds x {args.steps} steps")
+    print(
+        f"CPU: {cpu_model()}; TensorFlow {tf.__version__}; batch {args.batch_size}; "
+        f"{args.rounds} rounds x {args.steps} steps"
+    )
     print(f"| {'candidate':28s} | steps/s (median) | images/s |")
     print(f"|{'-' * 30}|------------------|----------|")
     for name, (_, _, rates) in candidates.items():

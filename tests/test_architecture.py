@@ -10,8 +10,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tfgen"
 
 # Layers from the top; a module may import its own layer or any layer below it.
 LAYERS = [
-    {"tfgen.cli", "tfgen.fit", "tfgen.sample", "tfgen.export", "tfgen.evaluate",
-     "tfgen.launch", "tfgen.projection", "tfgen.data.__main__"},
+    {
+        "tfgen.cli",
+        "tfgen.fit",
+        "tfgen.sample",
+        "tfgen.export",
+        "tfgen.evaluate",
+        "tfgen.launch",
+        "tfgen.projection",
+        "tfgen.data.__main__",
+    },
     {"tfgen.training", "tfgen.evaluation", "tfgen.serving", "tfgen.distribute.launch"},
     {"tfgen.runs", "tfgen.metrics"},
     {"tfgen.models"},
@@ -50,8 +58,11 @@ def import_graph():
                 base = package
                 for _ in range(max(node.level - 1, 0)):
                     base = base.rpartition(".")[0]
-                module = (f"{base}.{node.module}" if node.module else base) if node.level \
+                module = (
+                    (f"{base}.{node.module}" if node.module else base)
+                    if node.level
                     else node.module or ""
+                )
                 names = [f"{module}.{alias.name}" for alias in node.names] or [module]
             else:
                 continue
@@ -82,7 +93,7 @@ def find_cycle(graph):
         stack.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == "open":
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state:
                 cycle = visit(target)
                 if cycle:
@@ -109,17 +120,25 @@ def test_every_module_has_a_layer():
 
 
 def test_imports_point_down_the_layers():
-    upward = [f"{name} -> {target}" for name, targets in import_graph().items()
-              for target in targets
-              if layer_of(name) is not None and layer_of(target) is not None
-              and layer_of(target) < layer_of(name)]
+    upward = [
+        f"{name} -> {target}"
+        for name, targets in import_graph().items()
+        for target in targets
+        if layer_of(name) is not None
+        and layer_of(target) is not None
+        and layer_of(target) < layer_of(name)
+    ]
     assert upward == []
 
 
 def test_only_the_command_lines_import_the_fit_loop():
-    importers = [name for name, targets in import_graph().items()
-                 if any(t == "tfgen.training" or t.startswith("tfgen.training.") for t in targets)
-                 and not name.startswith("tfgen.training") and layer_of(name) != 0]
+    importers = [
+        name
+        for name, targets in import_graph().items()
+        if any(t == "tfgen.training" or t.startswith("tfgen.training.") for t in targets)
+        and not name.startswith("tfgen.training")
+        and layer_of(name) != 0
+    ]
     assert importers == []
 
 

@@ -12,8 +12,13 @@ ALL = "color,translation,cutout"
 
 def example_seeds(count, start=0):
     """Per-example seeds shaped like the training pipeline's: [run seed, index]."""
-    return tf.stack([tf.fill([count], tf.constant(7, tf.int64)),
-                     tf.range(start, start + count, dtype=tf.int64)], axis=1)
+    return tf.stack(
+        [
+            tf.fill([count], tf.constant(7, tf.int64)),
+            tf.range(start, start + count, dtype=tf.int64),
+        ],
+        axis=1,
+    )
 
 
 def random_images(shape, seed=0):
@@ -47,7 +52,8 @@ class PerExampleUniformTest(tf.test.TestCase):
         self.assertEqual(draws.shape, [3, 2])
         for i in range(3):
             self.assertAllEqual(
-                draws[i], tf.random.stateless_uniform([2], seed=seeds[i], minval=-1.0, maxval=3.0))
+                draws[i], tf.random.stateless_uniform([2], seed=seeds[i], minval=-1.0, maxval=3.0)
+            )
         self.assertAllEqual(per_example_uniform(seeds[1:], [2], -1.0, 3.0), draws[1:])
 
     def test_integers(self):
@@ -73,8 +79,10 @@ class SeedingTest(tf.test.TestCase):
         images = random_images([6, 16, 12, 3])
         seeds = example_seeds(6)
         whole = diff_augment(images, ALL, seeds)
-        halves = tf.concat([diff_augment(images[:2], ALL, seeds[:2]),
-                            diff_augment(images[2:], ALL, seeds[2:])], axis=0)
+        halves = tf.concat(
+            [diff_augment(images[:2], ALL, seeds[:2]), diff_augment(images[2:], ALL, seeds[2:])],
+            axis=0,
+        )
         self.assertAllEqual(whole, halves)
 
     def test_examples_with_equal_images_differ(self):
@@ -85,8 +93,11 @@ class SeedingTest(tf.test.TestCase):
 
     def test_draws_are_independent_of_unsalted_draws_from_the_same_seeds(self):
         seeds = example_seeds(3)
-        plain = tf.map_fn(lambda s: tf.random.stateless_uniform([7], seed=s), seeds,
-                          fn_output_signature=tf.float32)
+        plain = tf.map_fn(
+            lambda s: tf.random.stateless_uniform([7], seed=s),
+            seeds,
+            fn_output_signature=tf.float32,
+        )
         self.assertNotAllClose(augment.augment_draws(seeds), plain)
 
     def test_int32_seeds(self):
@@ -174,8 +185,11 @@ class CutoutTest(tf.test.TestCase):
         # clipped into the image, then zeros the image there.
         height, width = 13, 10
         length_rows, length_cols = height // 2, width // 2
-        centres = [(r, c) for r in range(height + 1 - length_rows % 2)
-                   for c in range(width + 1 - length_cols % 2)]
+        centres = [
+            (r, c)
+            for r in range(height + 1 - length_rows % 2)
+            for c in range(width + 1 - length_cols % 2)
+        ]
         expected = np.ones([len(centres), height, width, 1], np.float32)
         for b, (r, c) in enumerate(centres):
             for i in range(length_rows):
@@ -193,9 +207,14 @@ class CutoutTest(tf.test.TestCase):
         # size 8: length 4; centres 0..8 -> start = centre - 2
         uniform = tf.constant([0.0, 0.5, 0.999])
         bands = augment._cutout_band(uniform, tf.constant(8)).numpy().astype(int)
-        self.assertAllEqual(bands, [[1, 1, 0, 0, 0, 0, 0, 0],   # centre 0: rows -2..1
-                                    [0, 0, 1, 1, 1, 1, 0, 0],   # centre 4: rows 2..5
-                                    [0, 0, 0, 0, 0, 0, 1, 1]])  # centre 8: rows 6..9
+        self.assertAllEqual(
+            bands,
+            [
+                [1, 1, 0, 0, 0, 0, 0, 0],  # centre 0: rows -2..1
+                [0, 0, 1, 1, 1, 1, 0, 0],  # centre 4: rows 2..5
+                [0, 0, 0, 0, 0, 0, 1, 1],
+            ],
+        )  # centre 8: rows 6..9
 
 
 class ColorTest(tf.test.TestCase):
@@ -213,16 +232,19 @@ class ColorTest(tf.test.TestCase):
         out = diff_augment(tf.constant(images), "color", example_seeds(16)).numpy()
         # deviation from the channel mean: scaled by saturation * contrast in [0, 3)
         channel_ratio = (out - out.mean(-1, keepdims=True)) / (
-            images - images.mean(-1, keepdims=True))
+            images - images.mean(-1, keepdims=True)
+        )
         # deviation from the image mean of gray images: scaled by contrast in [0.5, 1.5)
         gray = images.mean(-1, keepdims=True)
         gray_out = diff_augment(tf.constant(gray), "color", example_seeds(16)).numpy()
         image_ratio = (gray_out - gray_out.mean((1, 2, 3), keepdims=True)) / (
-            gray - gray.mean((1, 2, 3), keepdims=True))
+            gray - gray.mean((1, 2, 3), keepdims=True)
+        )
         for ratios, low, high in ((channel_ratio, 0.0, 3.0), (image_ratio, 0.5, 1.5)):
             per_image = ratios.reshape(16, -1)
-            self.assertAllClose(per_image, np.repeat(per_image[:, :1], per_image.shape[1], 1),
-                                rtol=1e-3, atol=1e-3)
+            self.assertAllClose(
+                per_image, np.repeat(per_image[:, :1], per_image.shape[1], 1), rtol=1e-3, atol=1e-3
+            )
             self.assertTrue(np.all((per_image >= low) & (per_image < high)))
             self.assertGreater(np.ptp(per_image[:, 0]), 0.2)
 

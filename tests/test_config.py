@@ -21,8 +21,10 @@ class ResolveTest(tf.test.TestCase):
             with self.subTest(config=path.name):
                 shipped = config_lib.load_yaml(path)
                 config_class = models.get(shipped["model"]).config_class
-                self.assertEqual(config_lib.to_dict(config_lib.resolve(config_class, shipped)),
-                                 config_lib.to_dict(config_class()))
+                self.assertEqual(
+                    config_lib.to_dict(config_lib.resolve(config_class, shipped)),
+                    config_lib.to_dict(config_class()),
+                )
                 self.assertEqual(sorted(shipped), sorted(config_lib.field_names(config_class)))
                 shipped_models.add(shipped["model"])
         self.assertEqual(shipped_models, set(models.names()))
@@ -34,8 +36,9 @@ class ResolveTest(tf.test.TestCase):
                     self.assertIn(" # ", line, f"{path.name}: no comment on {line!r}")
 
     def test_overrides_are_parsed_and_typed(self):
-        overrides = config_lib.parse_overrides(["epochs=3", "learning_rate=2e-4", "jit_compile=false",
-                                                "steps_per_epoch=null"])
+        overrides = config_lib.parse_overrides(
+            ["epochs=3", "learning_rate=2e-4", "jit_compile=false", "steps_per_epoch=null"]
+        )
         config = config_lib.resolve(VAEConfig, {"epochs": 10}, overrides)
         self.assertEqual(config.epochs, 3)
         self.assertEqual(config.learning_rate, 2e-4)
@@ -46,23 +49,31 @@ class ResolveTest(tf.test.TestCase):
         self.assertEqual(config_lib.resolve(VAEConfig, {"beta": 2}).beta, 2.0)
 
     def test_unknown_key_names_valid_keys(self):
-        with self.assertRaisesRegex(config_lib.ConfigError, r"unknown config key\(s\) latnet_dim.*latent_dim"):
+        with self.assertRaisesRegex(
+            config_lib.ConfigError, r"unknown config key\(s\) latnet_dim.*latent_dim"
+        ):
             config_lib.resolve(VAEConfig, {"latnet_dim": 3})
 
     def test_badly_typed_value(self):
-        with self.assertRaisesRegex(config_lib.ConfigError, r"batch_size: expected int, got 'many'"):
+        with self.assertRaisesRegex(
+            config_lib.ConfigError, r"batch_size: expected int, got 'many'"
+        ):
             config_lib.resolve(VAEConfig, overrides=config_lib.parse_overrides(["batch_size=many"]))
         with self.assertRaisesRegex(config_lib.ConfigError, "epochs: expected int, got 1.5"):
             config_lib.resolve(VAEConfig, {"epochs": 1.5})
 
     def test_choices_are_listed(self):
-        with self.assertRaisesRegex(config_lib.ConfigError, "strategy: 'tpu' is not one of .*default, mirrored"):
+        with self.assertRaisesRegex(
+            config_lib.ConfigError, "strategy: 'tpu' is not one of .*default, mirrored"
+        ):
             config_lib.resolve(VAEConfig, {"strategy": "tpu"})
         with self.assertRaisesRegex(config_lib.ConfigError, "bernoulli, continuous_bernoulli"):
             config_lib.resolve(VAEConfig, {"likelihood": "gaussian"})
 
     def test_ranges(self):
-        with self.assertRaisesRegex(config_lib.ConfigError, "batch_size: must be a positive integer"):
+        with self.assertRaisesRegex(
+            config_lib.ConfigError, "batch_size: must be a positive integer"
+        ):
             config_lib.resolve(VAEConfig, {"batch_size": 0})
 
     def test_override_without_equals(self):
@@ -84,14 +95,21 @@ class ResolveTest(tf.test.TestCase):
 
 def run_fit(*args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "tfgen.fit", *args], capture_output=True,
-                          text=True, env=env, timeout=300, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "tfgen.fit", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
 
 
 class FitCliTest(tf.test.TestCase):
     def test_dry_run_prints_resolved_config(self):
-        result = run_fit("--model", "vae", "--set", "epochs=2", "latent_dim=7", "--set", "beta=0.5",
-                         "--dry-run")
+        result = run_fit(
+            "--model", "vae", "--set", "epochs=2", "latent_dim=7", "--set", "beta=0.5", "--dry-run"
+        )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("epochs: 2\n", result.stdout)
         self.assertIn("latent_dim: 7\n", result.stdout)
@@ -106,7 +124,9 @@ class FitCliTest(tf.test.TestCase):
     def test_unknown_model_lists_models(self):
         result = run_fit("--model", "vea", "--dry-run")
         self.assertEqual(result.returncode, 2)
-        self.assertIn(f"unknown model 'vea'; valid models are: {', '.join(models.names())}", result.stderr)
+        self.assertIn(
+            f"unknown model 'vea'; valid models are: {', '.join(models.names())}", result.stderr
+        )
 
     def test_unknown_key_and_bad_value_exit_2(self):
         result = run_fit("--model", "vae", "--set", "epoch=3", "--dry-run")
@@ -117,8 +137,9 @@ class FitCliTest(tf.test.TestCase):
         self.assertIn("auto, true, false", result.stderr)
 
     def test_unknown_dataset_lists_datasets(self):
-        result = run_fit("--model", "vae", "--set", "dataset=cifar11", "--run-dir",
-                         self.get_temp_dir())
+        result = run_fit(
+            "--model", "vae", "--set", "dataset=cifar11", "--run-dir", self.get_temp_dir()
+        )
         self.assertEqual(result.returncode, 2)
         self.assertIn("cifar11", result.stderr)
         self.assertIn("binarized_mnist", result.stderr)

@@ -23,8 +23,10 @@ class StrategyChoiceTest(tf.test.TestCase):
 
     def test_training_data_is_split_between_workers_by_example(self):
         dataset = distribute.shard_by_examples(tf.data.Dataset.range(4))
-        self.assertEqual(dataset.options().experimental_distribute.auto_shard_policy,
-                         tf.data.experimental.AutoShardPolicy.DATA)
+        self.assertEqual(
+            dataset.options().experimental_distribute.auto_shard_policy,
+            tf.data.experimental.AutoShardPolicy.DATA,
+        )
 
 
 class MirroredInAFreshProcessTest(tf.test.TestCase):
@@ -33,9 +35,16 @@ class MirroredInAFreshProcessTest(tf.test.TestCase):
         import subprocess
         import sys
 
-        code = ("from tfgen.distribute import make_strategy; "
-                "print(make_strategy('mirrored', 2).num_replicas_in_sync)")
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        code = (
+            "from tfgen.distribute import make_strategy; "
+            "print(make_strategy('mirrored', 2).num_replicas_in_sync)"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         self.assertEqual(result.stdout.strip().splitlines()[-1], "2")

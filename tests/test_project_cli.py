@@ -14,21 +14,29 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
-
-from tfgen import runs
-from tfgen import config as config_lib
-from tfgen import data as data_lib
-from tfgen import models, training
-from tfgen.cli import projection as project
-from tfgen.cli import sample
-from tfgen.utils.files import write_atomically
-from tfgen.models import StyleGANConfig
 from test_training import tiny_config, write_npz
 
+from tfgen import config as config_lib
+from tfgen import data as data_lib
+from tfgen import models, runs
+from tfgen.cli import projection as project
+from tfgen.cli import sample
+from tfgen.models import StyleGANConfig
+from tfgen.utils.files import write_atomically
+
 REPO = Path(__file__).resolve().parents[1]
-TINY_STYLEGAN = dict(model="stylegan", resolution=8, image_fit="pad", latent_dim=4, w_dim=4,
-                     mapping_layers=2, channel_base=32, channel_max=4, mbstd_group_size=2,
-                     seed=3)
+TINY_STYLEGAN = dict(
+    model="stylegan",
+    resolution=8,
+    image_fit="pad",
+    latent_dim=4,
+    w_dim=4,
+    mapping_layers=2,
+    channel_base=32,
+    channel_max=4,
+    mbstd_group_size=2,
+    seed=3,
+)
 
 
 def make_run(run_dir, config, info):
@@ -36,8 +44,9 @@ def make_run(run_dir, config, info):
     checkpoint), for `training.load_run`, without training: seconds instead of a trace."""
     run_dir = Path(run_dir)
     write_atomically(run_dir / runs.Run.CONFIG, config_lib.to_yaml(config))
-    write_atomically(run_dir / runs.Run.DATASET_INFO,
-                     json.dumps(dataclasses.asdict(info), indent=2))
+    write_atomically(
+        run_dir / runs.Run.DATASET_INFO, json.dumps(dataclasses.asdict(info), indent=2)
+    )
     model = models.get(config.model).from_run_config(config, info)
     epoch = tf.Variable(1, dtype=tf.int64, name="epoch")
     tf.train.Checkpoint(model=model, epoch=epoch).save(str(run_dir / "checkpoints" / "ckpt"))
@@ -51,8 +60,14 @@ def write_image(path, image):
 
 def run_cli(module, *args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                          env=env, timeout=300, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
 
 
 def call(main, *args):
@@ -72,8 +87,7 @@ class ProjectCliTest(tf.test.TestCase):
         super().setUpClass()
         cls.tmp = Path(tempfile.mkdtemp(prefix="tfgen-project-test-"))
         cls.npz = write_npz(cls.tmp)
-        config = config_lib.resolve(StyleGANConfig,
-                                    {**TINY_STYLEGAN, "dataset": f"npz:{cls.npz}"})
+        config = config_lib.resolve(StyleGANConfig, {**TINY_STYLEGAN, "dataset": f"npz:{cls.npz}"})
         _, info = data_lib.load(config.dataset, "train", **data_lib.image_options(config))
         cls.run_dir = make_run(cls.tmp / "stylegan", config, info)
         rng = np.random.default_rng(0)
@@ -86,28 +100,52 @@ class ProjectCliTest(tf.test.TestCase):
         super().tearDownClass()
 
     def test_projects_a_28x28_digit_and_mixes_the_result(self):
-        result = run_cli("tfgen.projection", "--run", self.run_dir, "--image", self.gray28,
-                         "--steps", "30", "--seed", "1")
+        result = run_cli(
+            "tfgen.projection",
+            "--run",
+            self.run_dir,
+            "--image",
+            self.gray28,
+            "--steps",
+            "30",
+            "--seed",
+            "1",
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         self.assertIn("notice: ", result.stderr)
-        self.assertIn("scaled to 8x8 and centred on a black canvas as the run's image_fit: pad "
-                      "(28x28x1 -> 8x8x1)", result.stderr)
+        self.assertIn(
+            "scaled to 8x8 and centred on a black canvas as the run's image_fit: pad "
+            "(28x28x1 -> 8x8x1)",
+            result.stderr,
+        )
         out = self.run_dir / "projections" / "digit"
-        for name, shape in (("target", (8, 8, 1)), ("projected", (8, 8, 1)),
-                            ("progress", (8, 8 * 9, 1))):  # The start and 8 steps.
+        for name, shape in (
+            ("target", (8, 8, 1)),
+            ("projected", (8, 8, 1)),
+            ("progress", (8, 8 * 9, 1)),
+        ):  # The start and 8 steps.
             png = tf.io.decode_png(tf.io.read_file(str(out / f"{name}.png")))
             self.assertEqual(png.shape, shape, name)
         self.assertEqual(np.load(out / "w.npy").shape, (4,))
         noise = np.load(out / "noise.npz")
-        self.assertEqual([noise[f"noise{i}"].shape for i in range(3)],
-                         [(4, 4, 1), (8, 8, 1), (8, 8, 1)])
+        self.assertEqual(
+            [noise[f"noise{i}"].shape for i in range(3)], [(4, 4, 1), (8, 8, 1), (8, 8, 1)]
+        )
         meta = json.loads((out / "projection.json").read_text())
         self.assertLess(meta["pixel_mse"], meta["initial_pixel_mse"])
         self.assertIn(f"pixel MSE: {meta['pixel_mse']:.5f}", result.stdout)
         self.assertIn("feature distance: n/a (no cached evaluation classifier", result.stdout)
 
-        code, stdout, stderr = call(sample.main, "--run", self.run_dir, "--mix", out / "w.npy",
-                                    out / "w.npy", "--crossover", "2")
+        code, stdout, stderr = call(
+            sample.main,
+            "--run",
+            self.run_dir,
+            "--mix",
+            out / "w.npy",
+            out / "w.npy",
+            "--crossover",
+            "2",
+        )
         self.assertEqual(code, 0, stderr)
         png = self.run_dir / "mix-digit-digit-crossover2.png"
         self.assertIn(str(png), stdout)
@@ -116,15 +154,24 @@ class ProjectCliTest(tf.test.TestCase):
         # A and B are the same w here, so the mix is that image too.
         self.assertAllEqual(row[:, 16:], row[:, :8])
         for bad in ("5", "-1"):
-            code, _, stderr = call(sample.main, "--run", self.run_dir, "--mix", out / "w.npy",
-                                   out / "w.npy", "--crossover", bad)
+            code, _, stderr = call(
+                sample.main,
+                "--run",
+                self.run_dir,
+                "--mix",
+                out / "w.npy",
+                out / "w.npy",
+                "--crossover",
+                bad,
+            )
             self.assertEqual(code, 2)
             self.assertIn("crossover must be a layer index from 0 to 4", stderr)
 
     def test_rgb_image_becomes_grayscale_with_a_notice(self):
         out = self.tmp / "rgb-out"
-        code, stdout, stderr = call(project.main, "--run", self.run_dir, "--image", self.rgb,
-                                    "--steps", "2", "--out", out)
+        code, stdout, stderr = call(
+            project.main, "--run", self.run_dir, "--image", self.rgb, "--steps", "2", "--out", out
+        )
         self.assertEqual(code, 0, stderr)
         self.assertIn("converted RGB to grayscale by luminance (8x8x3 -> 8x8x1)", stderr)
         self.assertNotIn("image_fit", stderr)  # Already 8x8.
@@ -139,14 +186,17 @@ class ProjectCliTest(tf.test.TestCase):
         np.save(ws, np.zeros((4, 4), np.float32))
         code, _, stderr = call(sample.main, "--run", self.run_dir, "--mix", ws, wrong)
         self.assertEqual(code, 2)
-        self.assertIn(f"{wrong} holds an array shaped (3, 5); this generator takes a w shaped "
-                      f"(4,) or (1, 4)", stderr)
+        self.assertIn(
+            f"{wrong} holds an array shaped (3, 5); this generator takes a w shaped (4,) or (1, 4)",
+            stderr,
+        )
         self.assertIn("or styles shaped (4, 4)", stderr)
         code, _, stderr = call(sample.main, "--run", self.run_dir, "--mix", ws, self.gray28)
         self.assertEqual(code, 2)
         self.assertIn(f"{self.gray28} is not a NumPy .npy array", stderr)
-        code, stdout, stderr = call(sample.main, "--run", self.run_dir, "--mix", ws, ws,
-                                    "--out", self.tmp / "mix.png")
+        code, stdout, stderr = call(
+            sample.main, "--run", self.run_dir, "--mix", ws, ws, "--out", self.tmp / "mix.png"
+        )
         self.assertEqual(code, 0, stderr)
         self.assertIn("styles 0-2 from A, 3-3 from B", stdout)  # The default crossover, 3.
         code, _, stderr = call(sample.main, "--run", self.run_dir, "--crossover", "2")
@@ -154,8 +204,9 @@ class ProjectCliTest(tf.test.TestCase):
         self.assertIn("--crossover goes with --mix", stderr)
 
     def test_truncation_psi(self):
-        code, stdout, stderr = call(sample.main, "--run", self.run_dir, "--num", "4",
-                                    "--truncation-psi", "0")
+        code, stdout, stderr = call(
+            sample.main, "--run", self.run_dir, "--num", "4", "--truncation-psi", "0"
+        )
         self.assertEqual(code, 0, stderr)
         grid = tf.io.decode_png(tf.io.read_file(str(self.run_dir / "samples-seed0-psi0.png")))
         grid = grid.numpy()
@@ -166,10 +217,13 @@ class ProjectCliTest(tf.test.TestCase):
 
         rng = np.random.default_rng(1)
         npz = self.tmp / "labelled.npz"
-        np.savez(npz, x_train=rng.integers(0, 256, (64, 6, 6), dtype=np.uint8),
-                 y_train=rng.integers(0, 2, 64), x_test=rng.integers(0, 256, (16, 6, 6),
-                                                                     dtype=np.uint8),
-                 y_test=rng.integers(0, 2, 16))
+        np.savez(
+            npz,
+            x_train=rng.integers(0, 256, (64, 6, 6), dtype=np.uint8),
+            y_train=rng.integers(0, 2, 64),
+            x_test=rng.integers(0, 256, (16, 6, 6), dtype=np.uint8),
+            y_test=rng.integers(0, 2, 16),
+        )
         config = config_lib.resolve(StyleGANConfig, {**TINY_STYLEGAN, "dataset": f"npz:{npz}"})
         _, info = data_lib.load(config.dataset, "train", **data_lib.image_options(config))
         run_dir = make_run(self.tmp / "labelled-run", config, info)
@@ -178,8 +232,17 @@ class ProjectCliTest(tf.test.TestCase):
             self.assertIsNone(classifier_lib.load_cached(config.dataset))
             self.assertFalse((data_dir / "classifiers").exists())  # Not trained on demand.
             classifier_lib.load_or_train(config.dataset)  # 6x6 inputs: the 8x8 images are cropped.
-            code, stdout, stderr = call(project.main, "--run", run_dir, "--image", self.gray28,
-                                        "--steps", "2", "--out", self.tmp / "p2")
+            code, stdout, stderr = call(
+                project.main,
+                "--run",
+                run_dir,
+                "--image",
+                self.gray28,
+                "--steps",
+                "2",
+                "--out",
+                self.tmp / "p2",
+            )
         self.assertEqual(code, 0, stderr)
         self.assertRegex(stdout, r"feature distance: [0-9.]+ \('npz:.*' classifier features")
         meta = json.loads((self.tmp / "p2" / "projection.json").read_text())
@@ -195,16 +258,21 @@ class ProjectCliTest(tf.test.TestCase):
         junk.write_bytes(b"not an image")
         cases = [
             (["--image", junk], f"cannot read image {junk}: not a PNG, JPEG, GIF or BMP image"),
-            (["--image", self.tmp / "missing.png"],
-             f"cannot read image {self.tmp / 'missing.png'}: no such file"),
+            (
+                ["--image", self.tmp / "missing.png"],
+                f"cannot read image {self.tmp / 'missing.png'}: no such file",
+            ),
             (["--image", self.tmp], f"cannot read image {self.tmp}: not a file"),
-            (["--image", self.gray28, "--steps", "0"],
-             "--steps must be a positive number of optimisation steps, got 0"),
+            (
+                ["--image", self.gray28, "--steps", "0"],
+                "--steps must be a positive number of optimisation steps, got 0",
+            ),
             (["--image", self.gray28, "--steps", "many"], "invalid int value: 'many'"),
-            (["--image", self.gray28, "--feature-weight", "-1"],
-             "--feature-weight must be 0 or more, got -1.0"),
-            (["--image", self.gray28, "--label", "1"],
-             "--label needs a class-conditional run"),
+            (
+                ["--image", self.gray28, "--feature-weight", "-1"],
+                "--feature-weight must be 0 or more, got -1.0",
+            ),
+            (["--image", self.gray28, "--label", "1"], "--label needs a class-conditional run"),
         ]
         for args, message in cases:
             code, _, stderr = call(project.main, "--run", self.run_dir, *args)

@@ -13,8 +13,11 @@ class PythonApiTest(tf.test.TestCase):
     def test_readme_tour(self):
         tmp = Path(self.create_tempdir().full_path)
         rng = np.random.default_rng(0)
-        np.savez(tmp / "digits.npz", x_train=rng.integers(0, 256, (32, 8, 8), dtype=np.uint8),
-                 x_test=rng.integers(0, 256, (8, 8, 8), dtype=np.uint8))
+        np.savez(
+            tmp / "digits.npz",
+            x_train=rng.integers(0, 256, (32, 8, 8), dtype=np.uint8),
+            x_test=rng.integers(0, 256, (8, 8, 8), dtype=np.uint8),
+        )
         dataset = f"npz:{tmp / 'digits.npz'}"
 
         train, info = tfgen.data.load(dataset, "train")
@@ -27,9 +30,17 @@ class PythonApiTest(tf.test.TestCase):
         loaded = keras.models.load_model(tmp / "vae.keras")
         self.assertAllClose(loaded.sample_images(4, seed=0), model.sample_images(4, seed=0))
 
-        config = tfgen.config.resolve(tfgen.models.VAEConfig, {
-            "dataset": dataset, "epochs": 1, "batch_size": 8, "latent_dim": 2, "filters": 2,
-            "sample_grid_size": 2})
+        config = tfgen.config.resolve(
+            tfgen.models.VAEConfig,
+            {
+                "dataset": dataset,
+                "epochs": 1,
+                "batch_size": 8,
+                "latent_dim": 2,
+                "filters": 2,
+                "sample_grid_size": 2,
+            },
+        )
         result = tfgen.training.train(config, run_dir=tmp / "run", verbose=0)
         self.assertTrue(result.samples.exists())
         report = tfgen.serving.run_export(tmp / "run", out=tmp / "export", tflite=True)
@@ -41,17 +52,30 @@ class PythonApiTest(tf.test.TestCase):
 class LanguageModelApiTest(tf.test.TestCase):
     def test_readme_language_model_tour(self):
         tmp = Path(self.create_tempdir().full_path)
-        (tmp / "plays.txt").write_text("ROMEO: to be or not to be.\nJULIET: that is it.\n" * 80,
-                                       encoding="utf-8")
+        (tmp / "plays.txt").write_text(
+            "ROMEO: to be or not to be.\nJULIET: that is it.\n" * 80, encoding="utf-8"
+        )
         dataset = f"text:{tmp / 'plays.txt'}"
 
         train, info = tfgen.data.load(dataset, "train")
         tokenizer = tfgen.text.CharTokenizer.train(train)
-        batches = tfgen.text.windows(tfgen.text.tokenize(train, tokenizer), context_length=16,
-                                     batch_size=4, seed=0, stride=1, epochs=2,
-                                     steps_per_epoch=5)
-        model = tfgen.models.GPT(vocab_size=tokenizer.vocab_size, context_length=16, n_layer=1,
-                                 n_head=2, n_embd=8, tokenizer=tokenizer)
+        batches = tfgen.text.windows(
+            tfgen.text.tokenize(train, tokenizer),
+            context_length=16,
+            batch_size=4,
+            seed=0,
+            stride=1,
+            epochs=2,
+            steps_per_epoch=5,
+        )
+        model = tfgen.models.GPT(
+            vocab_size=tokenizer.vocab_size,
+            context_length=16,
+            n_layer=1,
+            n_head=2,
+            n_embd=8,
+            tokenizer=tokenizer,
+        )
         model.compile(optimizer=keras.optimizers.AdamW(1e-3))
         history = model.fit(batches, epochs=2, steps_per_epoch=5, verbose=0)
         self.assertLen(history.history["bits_per_token"], 2)
@@ -62,8 +86,19 @@ class LanguageModelApiTest(tf.test.TestCase):
         loaded = keras.models.load_model(tmp / "gpt.keras")
         self.assertEqual(loaded.generate_text("ROMEO:", sampler, max_new_tokens=40, seed=0), text)
 
-        config = tfgen.config.resolve(tfgen.models.GPTConfig, {
-            "dataset": dataset, "epochs": 1, "steps_per_epoch": 5, "batch_size": 4,
-            "context_length": 16, "n_layer": 1, "n_head": 2, "n_embd": 8, "sample_tokens": 8})
+        config = tfgen.config.resolve(
+            tfgen.models.GPTConfig,
+            {
+                "dataset": dataset,
+                "epochs": 1,
+                "steps_per_epoch": 5,
+                "batch_size": 4,
+                "context_length": 16,
+                "n_layer": 1,
+                "n_head": 2,
+                "n_embd": 8,
+                "sample_tokens": 8,
+            },
+        )
         result = tfgen.training.train(config, run_dir=tmp / "run", verbose=0)
         self.assertTrue(result.samples.read_text(encoding="utf-8").startswith("ROMEO:"))

@@ -6,17 +6,23 @@ import sys
 from pathlib import Path
 
 import tensorflow as tf
+from test_training import tiny_config, write_npz
 
 from tfgen import training
-from test_training import tiny_config, write_npz
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def run_sample(*args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "tfgen.sample", *args], capture_output=True,
-                          text=True, env=env, timeout=300, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "tfgen.sample", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
 
 
 class SampleCliTest(tf.test.TestCase):

@@ -7,8 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tfgen import samplers
-from tfgen.samplers import (BeamSampler, GreedySampler, TemperatureSampler, TopKSampler,
-                            TopPSampler)
+from tfgen.samplers import BeamSampler, GreedySampler, TemperatureSampler, TopKSampler, TopPSampler
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 VOCAB = len(ALPHABET)
@@ -82,8 +81,9 @@ class GreedyLoopTest(tf.test.TestCase):
     def test_cache_is_threaded_and_next_called_once_per_position(self):
         calls = []
         cache = {"calls": tf.zeros([2], tf.int32)}
-        output = GreedySampler()(counting_next(calls), buffer(["hey", "you"], 10),
-                                 cache=cache, index=3)
+        output = GreedySampler()(
+            counting_next(calls), buffer(["hey", "you"], 10), cache=cache, index=3
+        )
         # A recomputed prefix or a dropped cache would not count 0, 1, 2, ...
         self.assertEqual(text(output), ["heyabcdefg", "youabcdefg"])
         self.assertLen(calls, 7)
@@ -100,24 +100,30 @@ class GreedyLoopTest(tf.test.TestCase):
         output = GreedySampler()(next_fn, prompt, cache=cache, stop_token_ids=[ids("t")[0]])
         self.assertEqual(text(output), ["sequentttttt", "sttttttttttt"])
         self.assertLen(calls, 7)  # stops once both rows have ended, at position 6
-        padded = GreedySampler()(target_next, prompt, cache=cache, stop_token_ids=ids("tx"),
-                                 pad_token_id=ids("z")[0])
+        padded = GreedySampler()(
+            target_next, prompt, cache=cache, stop_token_ids=ids("tx"), pad_token_id=ids("z")[0]
+        )
         self.assertEqual(text(padded), ["sequentzzzzz", "stzzzzzzzzzz"])
 
     def test_stop_token_in_given_prompt_does_not_stop(self):
         cache = tf.constant([ids("sequentially")], tf.int32)
         prompt = buffer(["tt"], 12)
         mask = tf.constant([[True, True] + [False] * 10])
-        output = GreedySampler()(target_next, prompt, cache=cache, mask=mask,
-                                 stop_token_ids=ids("t"))
+        output = GreedySampler()(
+            target_next, prompt, cache=cache, mask=mask, stop_token_ids=ids("t")
+        )
         self.assertEqual(text(output), ["ttquentttttt"])
 
     def test_max_new_tokens(self):
         calls = []
         prompt = buffer(["hey", "you"], 10)
-        output = GreedySampler()(counting_next(calls), prompt,
-                                 cache={"calls": tf.zeros([2], tf.int32)}, index=3,
-                                 max_new_tokens=2)
+        output = GreedySampler()(
+            counting_next(calls),
+            prompt,
+            cache={"calls": tf.zeros([2], tf.int32)},
+            index=3,
+            max_new_tokens=2,
+        )
         self.assertEqual(text(output), ["heyabzzzzz", "youabzzzzz"])
         self.assertLen(calls, 2)
 
@@ -127,8 +133,9 @@ class GreedyLoopTest(tf.test.TestCase):
         output = GreedySampler()(cyclic_next, prompt, index=2, mask=mask)
         self.assertEqual(text(output), ["abcdefghi", "vwxyzfghi"])
         # Each row counts only its own generated tokens.
-        short = GreedySampler()(cyclic_next, prompt, index=2, mask=mask, max_new_tokens=2,
-                                pad_token_id=ids("q")[0])
+        short = GreedySampler()(
+            cyclic_next, prompt, index=2, mask=mask, max_new_tokens=2, pad_token_id=ids("q")[0]
+        )
         self.assertEqual(text(short), ["abcdqqqqq", "vwxyzfgqq"])
 
     def test_index_zero_fills_whole_buffer(self):
@@ -137,7 +144,6 @@ class GreedyLoopTest(tf.test.TestCase):
 
 
 class StochasticSamplerTest(tf.test.TestCase):
-
     def setUp(self):
         super().setUp()
         self.table = distinct_logits(batch=4, length=10, vocab=VOCAB)
@@ -150,9 +156,14 @@ class StochasticSamplerTest(tf.test.TestCase):
         self.assertAllEqual(self.greedy[:, 2:], expected)
 
     def test_limits_that_equal_greedy(self):
-        for sampler in (TopKSampler(k=1), TopPSampler(p=1e-6), TemperatureSampler(1e-4),
-                        TopKSampler(k=3, temperature=1e-4), TopPSampler(p=0.9, temperature=1e-4),
-                        BeamSampler(num_beams=1)):
+        for sampler in (
+            TopKSampler(k=1),
+            TopPSampler(p=1e-6),
+            TemperatureSampler(1e-4),
+            TopKSampler(k=3, temperature=1e-4),
+            TopPSampler(p=0.9, temperature=1e-4),
+            BeamSampler(num_beams=1),
+        ):
             with self.subTest(sampler=repr(sampler)):
                 output = sampler(self.next_fn, self.prompt, index=2, seed=7)
                 self.assertAllEqual(output, self.greedy)
@@ -212,9 +223,16 @@ def transition_table(rows, vocab):
 
 # Greedy takes `a` (0.6) and then finds only a flat distribution; `b` (0.4)
 # leads to `c` with 0.97, so "s b c" beats "s a ?".
-MYOPIC = transition_table({S: {A: 0.6, B: 0.4}, A: {S: 0.25, A: 0.25, B: 0.25, C: 0.25},
-                           B: {C: 0.97, S: 0.01, A: 0.01, B: 0.01}, C: {C: 0.9, A: 0.1},
-                           ERR: {ERR: 1.0}}, vocab=5)
+MYOPIC = transition_table(
+    {
+        S: {A: 0.6, B: 0.4},
+        A: {S: 0.25, A: 0.25, B: 0.25, C: 0.25},
+        B: {C: 0.97, S: 0.01, A: 0.01, B: 0.01},
+        C: {C: 0.9, A: 0.1},
+        ERR: {ERR: 1.0},
+    },
+    vocab=5,
+)
 
 
 def history_next(table):
@@ -243,7 +261,6 @@ def sequence_log_prob(table, tokens, start=1):
 
 
 class BeamSamplerTest(tf.test.TestCase):
-
     def test_beam_beats_myopic_greedy_and_reorders_the_cache(self):
         prompt = tf.constant([[S, S, S, S]], tf.int32)
         cache = tf.identity(prompt)
@@ -264,13 +281,22 @@ class BeamSamplerTest(tf.test.TestCase):
         self.assertEqual(list(seqs.numpy()[0, 0]), [S, B, C, C])
         self.assertAllClose(scores[:, 0], [math.log(0.4 * 0.97 * 0.9)] * 2, atol=1e-4)
         for row in range(3):
-            self.assertAllClose(scores[0, row],
-                                sequence_log_prob(MYOPIC, seqs.numpy()[0, row]), atol=1e-4)
+            self.assertAllClose(
+                scores[0, row], sequence_log_prob(MYOPIC, seqs.numpy()[0, row]), atol=1e-4
+            )
 
     def test_length_penalty_and_stop_tokens(self):
         a, end, x, pad = 1, 2, 3, 4
-        table = transition_table({S: {end: 0.55, a: 0.45}, a: {a: 0.9, end: 0.05, x: 0.05},
-                                  end: {S: 1.0}, x: {x: 0.9, end: 0.1}, pad: {pad: 1.0}}, 5)
+        table = transition_table(
+            {
+                S: {end: 0.55, a: 0.45},
+                a: {a: 0.9, end: 0.05, x: 0.05},
+                end: {S: 1.0},
+                x: {x: 0.9, end: 0.1},
+                pad: {pad: 1.0},
+            },
+            5,
+        )
         prompt = tf.constant([[S, pad, pad, pad, pad], [S, x, pad, pad, pad]], tf.int32)
         mask = tf.sequence_mask([1, 2], 5)
         next_fn = history_next(table)
@@ -279,8 +305,9 @@ class BeamSamplerTest(tf.test.TestCase):
         # Raw log-prob prefers stopping at once (0.55 > 0.45 * 0.9 ** 3); row 1 is forced
         # through its prompt `x`, which then continues (0.9 ** 3 > 0.1).
         self.assertAllEqual(raw, [[S, end, end, end, end], [S, x, x, x, x]])
-        padded = BeamSampler(num_beams=2, length_penalty=0.0)(next_fn, prompt, pad_token_id=pad,
-                                                              **kwargs)
+        padded = BeamSampler(num_beams=2, length_penalty=0.0)(
+            next_fn, prompt, pad_token_id=pad, **kwargs
+        )
         self.assertAllEqual(padded[0], [S, end, pad, pad, pad])
         sampler = BeamSampler(num_beams=2, length_penalty=1.0, return_all_beams=True)
         seqs, scores = sampler(next_fn, prompt, **kwargs)
@@ -291,8 +318,14 @@ class BeamSamplerTest(tf.test.TestCase):
 
     def test_max_new_tokens(self):
         prompt = tf.constant([[S, S, S, S]], tf.int32)
-        output = BeamSampler(num_beams=2)(history_next(MYOPIC), prompt, cache=tf.identity(prompt),
-                                          index=1, max_new_tokens=2, pad_token_id=ERR)
+        output = BeamSampler(num_beams=2)(
+            history_next(MYOPIC),
+            prompt,
+            cache=tf.identity(prompt),
+            index=1,
+            max_new_tokens=2,
+            pad_token_id=ERR,
+        )
         self.assertAllEqual(output, [[S, B, C, ERR]])
 
     def test_cache_is_optional(self):
@@ -318,8 +351,15 @@ class XLATest(tf.test.TestCase):
 
                 @tf.function(jit_compile=True)
                 def generate(prompt, cache, index, seed):
-                    return sampler(next_fn, prompt, cache=cache, index=index, seed=seed,
-                                   stop_token_ids=ids("a"), max_new_tokens=9)
+                    return sampler(  # noqa: B023 (traced within this iteration)
+                        next_fn,
+                        prompt,
+                        cache=cache,
+                        index=index,
+                        seed=seed,
+                        stop_token_ids=ids("a"),
+                        max_new_tokens=9,
+                    )
 
                 output = generate(prompt, cache, tf.constant(2), tf.constant([1, 2]))
                 # Row 0 stops at its first "a"; row 1 at 9 new tokens, keeping the padding.
@@ -339,7 +379,6 @@ class XLATest(tf.test.TestCase):
 
 
 class RegistryTest(tf.test.TestCase):
-
     def test_names_and_lookup(self):
         self.assertEqual(samplers.names(), ["beam", "greedy", "temperature", "top_k", "top_p"])
         self.assertIsInstance(samplers.get("Top_K", k=3), TopKSampler)
@@ -369,17 +408,23 @@ class RegistryTest(tf.test.TestCase):
             (lambda: TopPSampler(temperature=-1.0), r"`temperature` must be a number > 0"),
             (lambda: BeamSampler(num_beams=0), r"`num_beams` must be an integer >= 1, got 0"),
             (lambda: BeamSampler(length_penalty="long"), r"`length_penalty` must be a number"),
-            (lambda: GreedySampler()(cyclic_next, buffer(["a"], 3), max_new_tokens=0),
-             r"`max_new_tokens` must be an integer >= 1, got 0"),
+            (
+                lambda: GreedySampler()(cyclic_next, buffer(["a"], 3), max_new_tokens=0),
+                r"`max_new_tokens` must be an integer >= 1, got 0",
+            ),
         ]
         for build, message in cases:
             with self.subTest(message), pytest.raises(ValueError, match=message):
                 build()
 
     def test_get_config_round_trips(self):
-        for sampler in (GreedySampler(), TemperatureSampler(0.7, seed=3), TopKSampler(k=4),
-                        TopPSampler(p=0.8, k=20, temperature=0.5),
-                        BeamSampler(num_beams=3, length_penalty=0.6, return_all_beams=True)):
+        for sampler in (
+            GreedySampler(),
+            TemperatureSampler(0.7, seed=3),
+            TopKSampler(k=4),
+            TopPSampler(p=0.8, k=20, temperature=0.5),
+            BeamSampler(num_beams=3, length_penalty=0.6, return_all_beams=True),
+        ):
             with self.subTest(repr(sampler)):
                 config = sampler.get_config()
                 self.assertEqual(type(sampler).from_config(config).get_config(), config)

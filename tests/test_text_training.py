@@ -10,14 +10,15 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from tfgen import runs
 from tfgen import config as config_lib
-from tfgen import models, text, training
+from tfgen import models, runs, text, training
 from tfgen.training import run_data as training_data
 
 REPO = Path(__file__).resolve().parents[1]
-WORDS = ("to be or not that is the question whether tis nobler in mind suffer slings arrows "
-         "outrageous fortune take arms against sea troubles").split()
+WORDS = (
+    "to be or not that is the question whether tis nobler in mind suffer slings arrows "
+    "outrageous fortune take arms against sea troubles"
+).split()
 
 
 def write_corpus(directory, words=6000, seed=0):
@@ -33,19 +34,37 @@ def write_corpus(directory, words=6000, seed=0):
 
 
 def tiny_config(corpus, model="gpt", **overrides):
-    values = dict(dataset=f"text:{corpus}", batch_size=4, epochs=2, steps_per_epoch=3,
-                  validation_steps=2, context_length=16, warmup_steps=2, sample_tokens=20,
-                  seed=5, sampler="top_k")
-    sizes = {"gpt": dict(n_layer=1, n_head=2, n_embd=8),
-             "char_lstm": dict(embedding_dim=4, units=8, num_layers=1)}[model]
-    return config_lib.resolve(models.get(model).config_class,
-                              {"model": model, **values, **sizes, **overrides})
+    values = dict(
+        dataset=f"text:{corpus}",
+        batch_size=4,
+        epochs=2,
+        steps_per_epoch=3,
+        validation_steps=2,
+        context_length=16,
+        warmup_steps=2,
+        sample_tokens=20,
+        seed=5,
+        sampler="top_k",
+    )
+    sizes = {
+        "gpt": dict(n_layer=1, n_head=2, n_embd=8),
+        "char_lstm": dict(embedding_dim=4, units=8, num_layers=1),
+    }[model]
+    return config_lib.resolve(
+        models.get(model).config_class, {"model": model, **values, **sizes, **overrides}
+    )
 
 
 def run_cli(module, *args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                          env=env, timeout=300, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
 
 
 class TextTrainingTest(tf.test.TestCase):
@@ -55,8 +74,9 @@ class TextTrainingTest(tf.test.TestCase):
         self.corpus = write_corpus(self.tmp)
 
     def train(self, name, model="gpt", **overrides):
-        return training.train(tiny_config(self.corpus, model, **overrides),
-                              run_dir=self.tmp / name, verbose=0)
+        return training.train(
+            tiny_config(self.corpus, model, **overrides), run_dir=self.tmp / name, verbose=0
+        )
 
     def test_resume_after_one_epoch_equals_uninterrupted_run(self):
         straight = self.train("straight", epochs=2)
@@ -70,8 +90,9 @@ class TextTrainingTest(tf.test.TestCase):
         self.assertEqual(straight.history["val_loss"][1], resumed.history["val_loss"][0])
 
     def test_run_dir_holds_tokenizer_text_samples_and_summaries(self):
-        config = tiny_config(self.corpus, "char_lstm", tokenizer="subword", vocab_size=200,
-                             best_metric="val_loss")
+        config = tiny_config(
+            self.corpus, "char_lstm", tokenizer="subword", vocab_size=200, best_metric="val_loss"
+        )
         run = self.tmp / "run"
         result = training.train(config, run_dir=run, verbose=0)
         tokenizer = text.load_tokenizer(run / "tokenizer.json")
@@ -81,11 +102,20 @@ class TextTrainingTest(tf.test.TestCase):
         self.assertTrue(result.samples.read_text(encoding="utf-8").startswith("ROMEO:"))
         for epoch in (1, 2):
             self.assertTrue((run / "text" / f"samples-epoch{epoch:03d}.txt").exists())
-        for key in ("loss", "bits_per_token", "bits_per_character", "val_loss",
-                    "val_bits_per_token", "val_bits_per_character"):
+        for key in (
+            "loss",
+            "bits_per_token",
+            "bits_per_character",
+            "val_loss",
+            "val_bits_per_token",
+            "val_bits_per_character",
+        ):
             self.assertLen(result.history[key], 2)
-        self.assertAllClose(np.array(result.history["bits_per_token"]) * np.log(2.0),
-                            result.history["loss"], rtol=1e-5)
+        self.assertAllClose(
+            np.array(result.history["bits_per_token"]) * np.log(2.0),
+            result.history["loss"],
+            rtol=1e-5,
+        )
         # Bits per character of the validation text, computed directly.
         windows = training_data.prepare(config, run).validation_batches()
         total_bits, total_characters = 0.0, 0
@@ -95,11 +125,13 @@ class TextTrainingTest(tf.test.TestCase):
             total_bits += float(tf.reduce_sum(nats)) / np.log(2.0)
             total_characters += sum(len(tokenizer.decode([t])) for t in targets.numpy().ravel())
         self.assertGreater(total_characters, 2 * 4 * 16)  # Subwords: > 1 character per token.
-        self.assertAllClose(result.history["val_bits_per_character"][-1],
-                            total_bits / total_characters, rtol=1e-4)
+        self.assertAllClose(
+            result.history["val_bits_per_character"][-1], total_bits / total_characters, rtol=1e-4
+        )
 
-        acc = event_accumulator.EventAccumulator(str(run / "logs" / "text"),
-                                                 size_guidance={"tensors": 0})
+        acc = event_accumulator.EventAccumulator(
+            str(run / "logs" / "text"), size_guidance={"tensors": 0}
+        )
         acc.Reload()
         events = acc.Tensors("samples")
         self.assertEqual([e.step for e in events], [0, 1])
@@ -119,34 +151,83 @@ class TextTrainingTest(tf.test.TestCase):
     def test_sample_cli_prints_text_with_each_sampler(self):
         self.train("cli", epochs=1)
         run = str(self.tmp / "cli")
-        top_p = run_cli("tfgen.sample", "--run", run, "--prompt", "JULIET:", "--sampler", "top_p",
-                        "--top-p", "0.9", "--max-new-tokens", "40", "--seed", "3")
+        top_p = run_cli(
+            "tfgen.sample",
+            "--run",
+            run,
+            "--prompt",
+            "JULIET:",
+            "--sampler",
+            "top_p",
+            "--top-p",
+            "0.9",
+            "--max-new-tokens",
+            "40",
+            "--seed",
+            "3",
+        )
         self.assertEqual(top_p.returncode, 0, top_p.stderr[-2000:])
         self.assertTrue(top_p.stdout.startswith("JULIET:"))
         # Longer than context_length 16: written in sliding windows.
         self.assertLen(top_p.stdout[:-1], len("JULIET:") + 40)  # print() adds one newline.
-        again = run_cli("tfgen.sample", "--run", run, "--prompt", "JULIET:", "--sampler", "top_p",
-                        "--top-p", "0.9", "--max-new-tokens", "40", "--seed", "3")
+        again = run_cli(
+            "tfgen.sample",
+            "--run",
+            run,
+            "--prompt",
+            "JULIET:",
+            "--sampler",
+            "top_p",
+            "--top-p",
+            "0.9",
+            "--max-new-tokens",
+            "40",
+            "--seed",
+            "3",
+        )
         self.assertEqual(again.stdout, top_p.stdout)
-        beam = run_cli("tfgen.sample", "--run", run, "--sampler", "beam", "--beam-width", "4",
-                       "--max-new-tokens", "10", "--num", "2")
+        beam = run_cli(
+            "tfgen.sample",
+            "--run",
+            run,
+            "--sampler",
+            "beam",
+            "--beam-width",
+            "4",
+            "--max-new-tokens",
+            "10",
+            "--num",
+            "2",
+        )
         self.assertEqual(beam.returncode, 0, beam.stderr[-2000:])
         self.assertEqual(beam.stdout.count("ROMEO:"), 2)  # The config's sample_prompt.
         wrong = run_cli("tfgen.sample", "--run", run, "--sampler", "greedy", "--top-k", "3")
         self.assertEqual(wrong.returncode, 2)
-        self.assertIn("--top-k does not apply to sampler 'greedy'; it takes: --temperature",
-                      wrong.stderr)
+        self.assertIn(
+            "--top-k does not apply to sampler 'greedy'; it takes: --temperature", wrong.stderr
+        )
         unknown = run_cli("tfgen.sample", "--run", run, "--sampler", "nucleus")
         self.assertIn("valid samplers are: beam, greedy, temperature, top_k, top_p", unknown.stderr)
 
     def test_a_too_short_corpus_is_a_clear_error(self):
         short = self.tmp / "short.txt"
         short.write_text("ROMEO: hi\n" * 30, encoding="utf-8")
-        result = run_cli("tfgen.fit", "--model", "gpt", "--set", f"dataset=text:{short}",
-                         "context_length=16", "--run-dir", str(self.tmp / "short"))
+        result = run_cli(
+            "tfgen.fit",
+            "--model",
+            "gpt",
+            "--set",
+            f"dataset=text:{short}",
+            "context_length=16",
+            "--run-dir",
+            str(self.tmp / "short"),
+        )
         self.assertEqual(result.returncode, 2, result.stderr[-2000:])
-        self.assertRegex(result.stderr, r"error: text:.*short.txt validation has only \d+ tokens; "
-                                        r"a window of context_length 16 needs at least 17")
+        self.assertRegex(
+            result.stderr,
+            r"error: text:.*short.txt validation has only \d+ tokens; "
+            r"a window of context_length 16 needs at least 17",
+        )
 
 
 if __name__ == "__main__":

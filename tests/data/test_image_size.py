@@ -50,8 +50,7 @@ class FitImagesTest(tf.test.TestCase):
         dataset, values = images((28, 28, 1))
         padded = next(iter(fit_images(dataset, info((28, 28, 1)), 32, "pad")[0].batch(2)))
         self.assertAllEqual(unfit_images(padded["image"], (28, 28, 1), "pad"), values)
-        smooth = np.tile(np.linspace(0, 1, 20, dtype="float32")[None, :, None, None],
-                         (1, 1, 20, 1))
+        smooth = np.tile(np.linspace(0, 1, 20, dtype="float32")[None, :, None, None], (1, 1, 20, 1))
         resized = tf.image.resize(smooth, [32, 32], method="bilinear")
         back = unfit_images(resized, (20, 20, 1), "resize")
         self.assertEqual(back.shape, (1, 20, 20, 1))

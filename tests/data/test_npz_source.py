@@ -80,16 +80,23 @@ class NpzTest(tf.test.TestCase):
     def test_labels_that_do_not_match_the_images(self):
         with self.assertRaisesRegex(ValueError, r"y_train has shape \(3,\).*expected 4"):
             data.load(
-                self.npz(x_train=np.zeros((4, 2, 2), np.uint8), y_train=np.zeros(3, np.int64),
-                         x_test=np.zeros((1, 2, 2), np.uint8), y_test=np.zeros(1, np.int64)),
+                self.npz(
+                    x_train=np.zeros((4, 2, 2), np.uint8),
+                    y_train=np.zeros(3, np.int64),
+                    x_test=np.zeros((1, 2, 2), np.uint8),
+                    y_test=np.zeros(1, np.int64),
+                ),
                 "train",
             )
 
     def test_one_label_array_without_its_partner(self):
         with self.assertRaisesRegex(ValueError, r"has y_train but not its partner"):
             data.load(
-                self.npz(x_train=np.zeros((4, 2, 2), np.uint8), y_train=np.zeros(4, np.int64),
-                         x_test=np.zeros((1, 2, 2), np.uint8)),
+                self.npz(
+                    x_train=np.zeros((4, 2, 2), np.uint8),
+                    y_train=np.zeros(4, np.int64),
+                    x_test=np.zeros((1, 2, 2), np.uint8),
+                ),
                 "test",
             )
 

@@ -9,14 +9,15 @@ from tfgen.data import DatasetInfo, eval_batches, steps_per_epoch, training_batc
 def toy(n=20, binarized=True):
     images = np.linspace(0.05, 0.95, n * 16, dtype="float32").reshape(n, 4, 4, 1)
     dataset = tf.data.Dataset.from_tensor_slices({"image": images, "label": np.arange(n)})
-    info = DatasetInfo("toy", "image", (4, 4, 1), num_examples={"train": n, "test": n},
-                       binarized=binarized)
+    info = DatasetInfo(
+        "toy", "image", (4, 4, 1), num_examples={"train": n, "test": n}, binarized=binarized
+    )
     return dataset, info, images
 
 
 def epochs_of(batches, steps):
     batches = list(batches)
-    return [batches[i:i + steps] for i in range(0, len(batches), steps)]
+    return [batches[i : i + steps] for i in range(0, len(batches), steps)]
 
 
 class TrainingBatchesTest(tf.test.TestCase):
@@ -24,7 +25,10 @@ class TrainingBatchesTest(tf.test.TestCase):
         dataset, info, _ = toy(binarized=False)
         batches, steps = training_batches(dataset, info, batch_size=6, seed=1, epochs=3)
         self.assertEqual(steps, 3)  # 20 // 6, the remainder is dropped
-        orders = [np.concatenate([b["label"].numpy() for b in epoch]) for epoch in epochs_of(batches, steps)]
+        orders = [
+            np.concatenate([b["label"].numpy() for b in epoch])
+            for epoch in epochs_of(batches, steps)
+        ]
         self.assertLen(orders, 3)
         for order in orders:
             self.assertLen(set(order), 18)
@@ -33,7 +37,9 @@ class TrainingBatchesTest(tf.test.TestCase):
     def test_resuming_at_an_epoch_reproduces_it(self):
         dataset, info, _ = toy()
         full, steps = training_batches(dataset, info, batch_size=5, seed=2, epochs=3)
-        resumed, _ = training_batches(dataset, info, batch_size=5, seed=2, epochs=3, initial_epoch=2)
+        resumed, _ = training_batches(
+            dataset, info, batch_size=5, seed=2, epochs=3, initial_epoch=2
+        )
         last_epoch = epochs_of(full, steps)[2]
         for a, b in zip(last_epoch, resumed):
             for key in ("image", "label", "seed"):

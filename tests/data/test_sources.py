@@ -52,7 +52,9 @@ class NamedDatasetsTest(tf.test.TestCase):
     def test_fashion_mnist_has_6000_training_images_per_class(self):
         dataset, info = data.load("fashion_mnist", "train")
         self.assertEqual(info.num_classes, 10)
-        labels = np.concatenate(list(dataset.map(lambda e: e["label"]).batch(20000).as_numpy_iterator()))
+        labels = np.concatenate(
+            list(dataset.map(lambda e: e["label"]).batch(20000).as_numpy_iterator())
+        )
         self.assertAllEqual(np.bincount(labels), [6000] * 10)
 
 
@@ -60,8 +62,16 @@ class RegistryTest(tf.test.TestCase):
     def test_names_come_from_the_registry(self):
         self.assertEqual(
             data.names(),
-            ["mnist", "binarized_mnist", "fashion_mnist", "shakespeare", "tfds:<name>",
-             "folder:<path>", "npz:<path>", "text:<path>"],
+            [
+                "mnist",
+                "binarized_mnist",
+                "fashion_mnist",
+                "shakespeare",
+                "tfds:<name>",
+                "folder:<path>",
+                "npz:<path>",
+                "text:<path>",
+            ],
         )
         self.assertEqual(data.names()[:4], list(sources.DATASETS))
 

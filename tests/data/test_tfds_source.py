@@ -31,8 +31,10 @@ class TfdsTest(tf.test.TestCase):
 
     def test_mock_mnist_maps_image_and_label(self):
         # `mock_data` makes `download_and_prepare` a no-op: saying the network is up downloads nothing.
-        with tfds.testing.mock_data(num_examples=6), \
-                mock.patch.object(tfds_source, "network_available", return_value=True):
+        with (
+            tfds.testing.mock_data(num_examples=6),
+            mock.patch.object(tfds_source, "network_available", return_value=True),
+        ):
             dataset, info = data.load("tfds:mnist", "test")
             examples = all_examples(dataset)
         self.assertEqual(info.shape, (28, 28, 1))
@@ -56,7 +58,9 @@ class TfdsTest(tf.test.TestCase):
             data_dir=self.tfds_dir,
             disable_shuffling=True,
         )
-        with mock.patch.object(tfds_source, "network_available", side_effect=AssertionError("probed")):
+        with mock.patch.object(
+            tfds_source, "network_available", side_effect=AssertionError("probed")
+        ):
             train, info = data.load("tfds:tfgen_tiny_rgb", "train")
             test, _ = data.load("tfds:tfgen_tiny_rgb", "test")
         self.assertEqual(info.splits, {"train": "train[:90%]", "test": "train[90%:]"})
@@ -86,7 +90,9 @@ class TfdsTest(tf.test.TestCase):
             listener.listen()
             self.assertTrue(tfds_source.network_available([listener.getsockname()], timeout=3))
         start = time.monotonic()
-        self.assertFalse(tfds_source.network_available([("tfgen-no-such-host.invalid", 443)], timeout=3))
+        self.assertFalse(
+            tfds_source.network_available([("tfgen-no-such-host.invalid", 443)], timeout=3)
+        )
         self.assertLess(time.monotonic() - start, 5)
 
 

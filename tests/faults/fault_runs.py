@@ -21,8 +21,15 @@ REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 # Tiny 8x8 runs: 3 epochs of 40 steps, a backup every 4 steps.
-COMMON = dict(batch_size=8, epochs=3, steps_per_epoch=40, validation_steps=1, sample_grid_size=2,
-              seed=3, backup_every_steps=4)
+COMMON = dict(
+    batch_size=8,
+    epochs=3,
+    steps_per_epoch=40,
+    validation_steps=1,
+    sample_grid_size=2,
+    seed=3,
+    backup_every_steps=4,
+)
 SETTINGS = {
     "vae": dict(COMMON, latent_dim=2, filters=2, lr_schedule="cosine"),
     "dcgan": dict(COMMON, latent_dim=4, filters=2),
@@ -33,8 +40,11 @@ def write_npz(directory, train=400, test=16, size=8, seed=0):
     """An `npz:` dataset of random 8x8 grayscale images."""
     rng = np.random.default_rng(seed)
     path = Path(directory) / "tiny.npz"
-    np.savez(path, x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
-             x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8))
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
+        x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8),
+    )
     return path
 
 
@@ -50,8 +60,16 @@ def config(model, npz, **overrides):
 
 def fit_args(model, npz, run_dir, **overrides):
     """The `python -m tfgen.fit` command line of the tiny run."""
-    args = [sys.executable, "-m", "tfgen.fit", "--model", model, "--run-dir", str(run_dir),
-            "--quiet"]
+    args = [
+        sys.executable,
+        "-m",
+        "tfgen.fit",
+        "--model",
+        model,
+        "--run-dir",
+        str(run_dir),
+        "--quiet",
+    ]
     for key, value in settings(model, npz, **overrides).items():
         args += ["--set", f"{key}={value}"]
     return args
@@ -66,8 +84,15 @@ def start(args, preexec_fn=None):
         if preexec_fn:
             preexec_fn()
 
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=ENV, cwd=REPO, preexec_fn=prepare)
+    return subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        cwd=REPO,
+        preexec_fn=prepare,
+    )
 
 
 def run(args, preexec_fn=None, timeout=300):
@@ -88,8 +113,9 @@ def run_in_this_process(args):
 
 def backup_step(run_dir):
     """The global step of the run's newest step backup (0 if none)."""
-    return checkpoint_number(tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints" /
-                                                            BACKUP_DIR)))
+    return checkpoint_number(
+        tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints" / BACKUP_DIR))
+    )
 
 
 def wait_for(condition, process, timeout=240, poll=0.005):
@@ -98,8 +124,10 @@ def wait_for(condition, process, timeout=240, poll=0.005):
     while not condition():
         if process.poll() is not None:
             _, stderr = process.communicate()
-            raise AssertionError(f"the fit ended (status {process.returncode}) before the "
-                                 f"moment to interrupt it:\n{stderr[-3000:]}")
+            raise AssertionError(
+                f"the fit ended (status {process.returncode}) before the "
+                f"moment to interrupt it:\n{stderr[-3000:]}"
+            )
         if time.monotonic() > deadline:
             process.kill()
             raise AssertionError("timed out waiting for the fit to reach the moment")
@@ -114,5 +142,8 @@ def final_checkpoint(run_dir):
     """`{name: value}` of every variable in the run's last epoch checkpoint (model, EMA,
     optimizers with their step counters, epoch counter)."""
     path = tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints"))
-    return {name: tf.train.load_variable(path, name) for name, _ in tf.train.list_variables(path)
-            if name not in NOT_STATE}
+    return {
+        name: tf.train.load_variable(path, name)
+        for name, _ in tf.train.list_variables(path)
+        if name not in NOT_STATE
+    }

@@ -3,12 +3,11 @@
 import signal
 from pathlib import Path
 
+import fault_runs
 import pytest
 import tensorflow as tf
 
-import fault_runs
-from tfgen import runs
-from tfgen import training
+from tfgen import runs, training
 
 
 @pytest.mark.slow
@@ -34,8 +33,11 @@ class KillResumeTest(tf.test.TestCase):
         # disk; this saves a second interpreter and TensorFlow import).
         code, stderr = fault_runs.run_in_this_process(args)
         self.assertEqual(code, 0, stderr[-3000:])
-        self.assertIn(f"resuming epoch {killed_at // steps + 1} at global step {killed_at} "
-                      f"({killed_at % steps} of its {steps} steps done)", stderr)
+        self.assertIn(
+            f"resuming epoch {killed_at // steps + 1} at global step {killed_at} "
+            f"({killed_at % steps} of its {steps} steps done)",
+            stderr,
+        )
         self.assertIn("taking over the lock", stderr)  # SIGKILL left the PID in RUN/.lock.
         self.assertEqual(runs.load(run_dir)[3], 3)  # load_run: the last finished epoch.
 

@@ -10,11 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fault_runs
 import psutil
 import pytest
 import tensorflow as tf
-
-import fault_runs
 
 REPO = Path(__file__).resolve().parents[2]
 # A worker that starts the gRPC server of its TF_CONFIG task, says so, and waits.
@@ -39,8 +38,9 @@ time.sleep(120)
 """
 NOBODY = 65534
 # Whether a Python can import the launcher, and start itself again (as workers).
-CAN_RUN = ("import subprocess, sys, tfgen.launch\n"
-           "subprocess.run([sys.executable, '-c', ''], check=True)")
+CAN_RUN = (
+    "import subprocess, sys, tfgen.launch\nsubprocess.run([sys.executable, '-c', ''], check=True)"
+)
 
 
 def listening_ports(proc_net):
@@ -63,8 +63,15 @@ def interfaces(pid):
 
 
 def private_network_available():
-    probe = subprocess.run([sys.executable, "-c", "from tfgen.distribute import launch\n"
-                            "launch.enter_private_network()"], cwd=REPO, capture_output=True)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tfgen.distribute import launch\nlaunch.enter_private_network()",
+        ],
+        cwd=REPO,
+        capture_output=True,
+    )
     return probe.returncode == 0
 
 
@@ -72,10 +79,27 @@ def launched_servers(*options, workers=2, python=sys.executable, server=SERVER, 
     """Starts `workers` servers with the launcher; returns it and its worker processes
     (with their TF_CONFIGs) once every server listens."""
     launcher = subprocess.Popen(
-        [*prefix, python, "-m", "tfgen.launch", "--workers", str(workers), "--grace-period", "2",
-         *options, "--", python, "-c", server], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, cwd=REPO,
-        env={**fault_runs.ENV, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)})
+        [
+            *prefix,
+            python,
+            "-m",
+            "tfgen.launch",
+            "--workers",
+            str(workers),
+            "--grace-period",
+            "2",
+            *options,
+            "--",
+            python,
+            "-c",
+            server,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**fault_runs.ENV, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)},
+    )
     listening = 0
     while listening < workers:
         line = launcher.stdout.readline()
@@ -124,15 +148,34 @@ class LaunchNetworkTest(tf.test.TestCase):
         if os.geteuid() != 0 or not setpriv:
             self.skipTest("needs root and setpriv, to run the launcher as nobody")
         prefix = (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
-        python = next((p for p in (sys.executable, "/usr/bin/python3") if
-                       subprocess.run([*prefix, p, "-c", CAN_RUN], cwd=REPO,
-                                      env={"PYTHONPATH": str(REPO)},
-                                      capture_output=True).returncode == 0), None)
+        python = next(
+            (
+                p
+                for p in (sys.executable, "/usr/bin/python3")
+                if subprocess.run(
+                    [*prefix, p, "-c", CAN_RUN],
+                    cwd=REPO,
+                    env={"PYTHONPATH": str(REPO)},
+                    capture_output=True,
+                ).returncode
+                == 0
+            ),
+            None,
+        )
         if python is None:
             self.skipTest("no Python that nobody can run with this repository")
-        probe = subprocess.run([*prefix, python, "-c", "from tfgen.distribute import launch\n"
-                                "launch.enter_private_network()"], cwd=REPO,
-                               env={"PYTHONPATH": str(REPO)}, capture_output=True, text=True)
+        probe = subprocess.run(
+            [
+                *prefix,
+                python,
+                "-c",
+                "from tfgen.distribute import launch\nlaunch.enter_private_network()",
+            ],
+            cwd=REPO,
+            env={"PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+        )
         if probe.returncode != 0:
             self.skipTest(f"no unprivileged user namespaces here: {probe.stderr[-300:]}")
         launcher, workers = launched_servers(python=python, server=SOCKET_SERVER, prefix=prefix)
@@ -140,8 +183,9 @@ class LaunchNetworkTest(tf.test.TestCase):
             ports = worker_ports(next(iter(workers.values())))
             for pid in workers:
                 self.assertEqual(psutil.Process(pid).uids().real, NOBODY)  # Its own uid.
-                self.assertNotEqual(os.readlink(f"/proc/{pid}/ns/net"),
-                                    os.readlink("/proc/self/ns/net"))
+                self.assertNotEqual(
+                    os.readlink(f"/proc/{pid}/ns/net"), os.readlink("/proc/self/ns/net")
+                )
                 self.assertEqual(interfaces(pid), ["lo"])
                 self.assertContainsSubset(ports, listening_ports(f"/proc/{pid}/net"))
             self.assertEmpty(ports & listening_ports("/proc/self/net"))
@@ -154,18 +198,21 @@ class LaunchNetworkTest(tf.test.TestCase):
         try:
             ports = worker_ports(next(iter(workers.values())))
             own_namespace = os.readlink("/proc/self/ns/net")
-            self.assertEqual({os.readlink(f"/proc/{pid}/ns/net") for pid in workers},
-                             {own_namespace})
+            self.assertEqual(
+                {os.readlink(f"/proc/{pid}/ns/net") for pid in workers}, {own_namespace}
+            )
             # TensorFlow binds 0.0.0.0 (or ::), not the 127.0.0.1 of TF_CONFIG.
-            wildcard = {int(line.split()[1].rsplit(":", 1)[1], 16)
-                        for name in ("tcp", "tcp6")
-                        for line in Path(f"/proc/self/net/{name}").read_text().splitlines()[1:]
-                        if line.split()[3] == LISTEN and set(line.split()[1].rsplit(":", 1)[0])
-                        == {"0"}}
+            wildcard = {
+                int(line.split()[1].rsplit(":", 1)[1], 16)
+                for name in ("tcp", "tcp6")
+                for line in Path(f"/proc/self/net/{name}").read_text().splitlines()[1:]
+                if line.split()[3] == LISTEN and set(line.split()[1].rsplit(":", 1)[0]) == {"0"}
+            }
             self.assertContainsSubset(ports, wildcard)
         finally:
             stderr = stop(launcher)
-        self.assertIn("[launch] note: the workers run on this machine's network (--host-network)",
-                      stderr)
+        self.assertIn(
+            "[launch] note: the workers run on this machine's network (--host-network)", stderr
+        )
         for port in ports:
             self.assertIn(f"0.0.0.0:{port}", stderr)

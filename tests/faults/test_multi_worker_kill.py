@@ -13,14 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import fault_runs
 import psutil
 import pytest
 import tensorflow as tf
-
-import fault_runs
 from test_multi_worker import run_layout
-from tfgen import runs
-from tfgen import training
+
+from tfgen import runs, training
 
 # Three epochs of 10 steps of the global batch 8 (4 examples per worker), a backup
 # every 2 steps, so epoch 2 has several backups to be killed after.
@@ -51,8 +50,11 @@ def worker_processes(launcher, count, timeout=60):
 
 def optimizer_steps(run_dir):
     """The optimizer step counter in the run's last epoch checkpoint."""
-    counters = {name: int(value) for name, value in fault_runs.final_checkpoint(run_dir).items()
-                if name.endswith(ITERATIONS_SUFFIX)}
+    counters = {
+        name: int(value)
+        for name, value in fault_runs.final_checkpoint(run_dir).items()
+        if name.endswith(ITERATIONS_SUFFIX)
+    }
     if len(counters) != 1:
         raise AssertionError(f"expected one optimizer step counter, found {sorted(counters)}")
     return next(iter(counters.values()))
@@ -68,23 +70,36 @@ class MultiWorkerKillTest(tf.test.TestCase):
         self.worker_tmp.mkdir()
 
     def launch_args(self, run_dir):
-        return [sys.executable, "-m", "tfgen.launch", "--workers", str(WORKERS),
-                "--grace-period", str(GRACE_PERIOD), "--",
-                *fault_runs.fit_args("vae", self.npz, run_dir, **TINY)]
+        return [
+            sys.executable,
+            "-m",
+            "tfgen.launch",
+            "--workers",
+            str(WORKERS),
+            "--grace-period",
+            str(GRACE_PERIOD),
+            "--",
+            *fault_runs.fit_args("vae", self.npz, run_dir, **TINY),
+        ]
 
     def start_launcher(self, run_dir):
         env = {**fault_runs.ENV, "TF_CPP_MIN_LOG_LEVEL": "2", "TMPDIR": str(self.worker_tmp)}
         env.pop("TF_CONFIG", None)
-        return subprocess.Popen(self.launch_args(run_dir), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env, cwd=fault_runs.REPO)
+        return subprocess.Popen(
+            self.launch_args(run_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=fault_runs.REPO,
+        )
 
     def test_vae_worker_killed_in_epoch_two_then_relaunched(self):
         steps = TINY["steps_per_epoch"]
         run_dir = self.tmp / "vae-killed"
         launcher = self.start_launcher(run_dir)
         workers = worker_processes(launcher, WORKERS)
-        fault_runs.wait_for(lambda: fault_runs.backup_step(run_dir) > steps, launcher,
-                            timeout=120)
+        fault_runs.wait_for(lambda: fault_runs.backup_step(run_dir) > steps, launcher, timeout=120)
         victim = workers[1]  # Not the chief: it is the launcher that must stop the chief.
         victim.send_signal(signal.SIGKILL)
         stdout, stderr = launcher.communicate(timeout=60)
@@ -92,8 +107,12 @@ class MultiWorkerKillTest(tf.test.TestCase):
         # The launcher stopped the other worker and failed with the killed one's status.
         self.assertEqual(launcher.returncode, 128 + signal.SIGKILL, stderr[-3000:])
         self.assertIn(f"exited with status {128 + signal.SIGKILL}; stopping the others", stderr)
-        self.assertFalse(any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE
-                             for worker in workers))
+        self.assertFalse(
+            any(
+                worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE
+                for worker in workers
+            )
+        )
         killed_at = fault_runs.backup_step(run_dir)
         self.assertGreater(killed_at, steps)
         self.assertNotEqual(killed_at % steps, 0)  # Killed mid-epoch, after a step backup.
@@ -105,9 +124,11 @@ class MultiWorkerKillTest(tf.test.TestCase):
         stdout, stderr = relaunched.communicate(timeout=180)
         self.assertEqual(relaunched.returncode, 0, stderr[-4000:])
         for index in range(WORKERS):  # Every worker resumes from the chief's step backup.
-            self.assertIn(f"[worker {index}] resuming epoch {killed_at // steps + 1} at global "
-                          f"step {killed_at} ({killed_at % steps} of its {steps} steps done)",
-                          stdout + stderr)
+            self.assertIn(
+                f"[worker {index}] resuming epoch {killed_at // steps + 1} at global "
+                f"step {killed_at} ({killed_at % steps} of its {steps} steps done)",
+                stdout + stderr,
+            )
 
         self.assertNotIn("worker", " ".join(run_layout(run_dir)))  # Only the chief wrote there.
         self.assertEqual(os.listdir(self.worker_tmp), [])

@@ -12,10 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+import fault_runs
 import pytest
 import tensorflow as tf
-
-import fault_runs
 from test_multi_worker_kill import optimizer_steps, worker_processes
 
 # Two epochs of 200 steps (all 1,600 examples at the global batch 8), no periodic backups:
@@ -39,10 +38,21 @@ class MultiWorkerSignalTest(tf.test.TestCase):
         env = {**fault_runs.ENV, "TF_CPP_MIN_LOG_LEVEL": "2"}
         env.pop("TF_CONFIG", None)
         return subprocess.Popen(
-            [sys.executable, "-m", "tfgen.launch", "--workers", str(WORKERS), "--",
-             *fault_runs.fit_args("vae", self.npz, run_dir, **TINY)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-            cwd=fault_runs.REPO)
+            [
+                sys.executable,
+                "-m",
+                "tfgen.launch",
+                "--workers",
+                str(WORKERS),
+                "--",
+                *fault_runs.fit_args("vae", self.npz, run_dir, **TINY),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=fault_runs.REPO,
+        )
 
     def test_sigint_to_one_worker_stops_both_at_the_same_step(self):
         steps = TINY["steps_per_epoch"]
@@ -52,7 +62,9 @@ class MultiWorkerSignalTest(tf.test.TestCase):
         # Signal the non-chief worker only, a few seconds into the second epoch.
         fault_runs.wait_for(
             lambda: tf.train.latest_checkpoint(str(run_dir / "checkpoints")) is not None,
-            launcher, timeout=180)
+            launcher,
+            timeout=180,
+        )
         time.sleep(INTO_EPOCH_TWO)
         workers[1].send_signal(signal.SIGINT)
         stdout, stderr = launcher.communicate(timeout=120)
@@ -70,8 +82,9 @@ class MultiWorkerSignalTest(tf.test.TestCase):
         stdout, stderr = relaunched.communicate(timeout=180)
         self.assertEqual(relaunched.returncode, 0, (stdout + stderr)[-4000:])
         for index in range(WORKERS):
-            self.assertIn(f"[worker {index}] resuming epoch 2 at global step {saved}",
-                          stdout + stderr)
+            self.assertIn(
+                f"[worker {index}] resuming epoch 2 at global step {saved}", stdout + stderr
+            )
         self.assertEqual(optimizer_steps(run_dir), TINY["epochs"] * steps)
 
 

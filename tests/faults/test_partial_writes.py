@@ -8,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fault_runs
 import pytest
 import tensorflow as tf
 
-import fault_runs
-from tfgen import runs
-from tfgen import training
+from tfgen import runs, training
 
 
 def file_size_limit(limit):
@@ -39,12 +38,19 @@ class AtomicWriteTest(tf.test.TestCase):
         directory = Path(self.create_tempdir().full_path)
         path = directory / "record.json"
         path.write_text("old\n")
-        child = subprocess.run([sys.executable, "-c", WRITE_ATOMICALLY, str(path)],
-                               capture_output=True, text=True, env=fault_runs.ENV,
-                               cwd=fault_runs.REPO, preexec_fn=file_size_limit(4096), timeout=60)
+        child = subprocess.run(
+            [sys.executable, "-c", WRITE_ATOMICALLY, str(path)],
+            capture_output=True,
+            text=True,
+            env=fault_runs.ENV,
+            cwd=fault_runs.REPO,
+            preexec_fn=file_size_limit(4096),
+            timeout=60,
+        )
         self.assertNotEqual(child.returncode, 0)
-        self.assertIn(f"OSError: [Errno {errno.EFBIG}] {os.strerror(errno.EFBIG)}: '{path}'",
-                      child.stderr)
+        self.assertIn(
+            f"OSError: [Errno {errno.EFBIG}] {os.strerror(errno.EFBIG)}: '{path}'", child.stderr
+        )
         self.assertEqual(path.read_text(), "old\n")
         self.assertEqual(os.listdir(directory), ["record.json"])  # No temporary file left.
 
@@ -64,8 +70,10 @@ class CheckpointWriteFailureTest(tf.test.TestCase):
         first_backup = run_dir / "checkpoints" / "backup" / f"step-{40 + 4}"
         self.assertIn(f"error: could not write checkpoint {first_backup}: File too large", stderr)
         self.assertIn("rerun the same command to resume", stderr)
-        self.assertEqual(tf.train.latest_checkpoint(str(run_dir / "checkpoints")),
-                         str(run_dir / "checkpoints" / "ckpt-1"))
+        self.assertEqual(
+            tf.train.latest_checkpoint(str(run_dir / "checkpoints")),
+            str(run_dir / "checkpoints" / "ckpt-1"),
+        )
         self.assertEqual(runs.load(run_dir)[3], 1)
 
         self.assertFalse(list((run_dir / "checkpoints").glob("**/*_temp")))  # Cleaned up.

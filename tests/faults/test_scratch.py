@@ -31,9 +31,13 @@ class ScratchTest(tf.test.TestCase):
 
     def hold(self, prefix):
         """Starts a process holding a scratch directory; returns it and the directory."""
-        process = subprocess.Popen([sys.executable, "-c", HOLDER, prefix], cwd=REPO,
-                                   stdout=subprocess.PIPE, text=True,
-                                   env={**os.environ, "TMPDIR": str(self.tmp)})
+        process = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, prefix],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TMPDIR": str(self.tmp)},
+        )
         self.addCleanup(process.wait)
         self.addCleanup(process.kill)
         return process, Path(process.stdout.readline().strip())

@@ -5,10 +5,10 @@ import shlex
 import signal
 from pathlib import Path
 
+import fault_runs
 import pytest
 import tensorflow as tf
 
-import fault_runs
 from tfgen import training
 from tfgen.runs.checkpoints import BACKUP_DIR
 
@@ -33,8 +33,11 @@ class StopSignalTest(tf.test.TestCase):
         _, stderr = process.communicate(timeout=120)
         self.assertEqual(process.returncode, exit_code, stderr[-3000:])
 
-        match = re.search(r"interrupted: rerun the same command to resume from global step "
-                          r"(\d+) \(saved in (\S+)\):\n  (.+)\n", stderr)
+        match = re.search(
+            r"interrupted: rerun the same command to resume from global step "
+            r"(\d+) \(saved in (\S+)\):\n  (.+)\n",
+            stderr,
+        )
         self.assertIsNotNone(match, stderr[-3000:])
         saved, path, command = int(match[1]), match[2], match[3]
         self.assertEqual(command, shlex.join(args))  # The exact command that was run.
@@ -56,8 +59,9 @@ class StopSignalTest(tf.test.TestCase):
             self.assertAllEqual(value, actual[name], msg=name)
 
     def test_sigterm(self):
-        self.stop_in_epoch_two_then_resume(signal.SIGTERM, 128 + signal.SIGTERM,
-                                           compare_with_straight_run=True)
+        self.stop_in_epoch_two_then_resume(
+            signal.SIGTERM, 128 + signal.SIGTERM, compare_with_straight_run=True
+        )
 
     def test_ctrl_c(self):
         self.stop_in_epoch_two_then_resume(signal.SIGINT, 130, compare_with_straight_run=False)

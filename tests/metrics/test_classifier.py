@@ -20,7 +20,7 @@ def band_images(rng, labels, size=8):
     """Noisy 8x8 images whose bright horizontal band (2 rows) sits at row 2 * label."""
     images = rng.uniform(0.0, 0.3, (len(labels), size, size)).astype(np.float32)
     for image, label in zip(images, labels):
-        image[2 * label:2 * label + 2] += 0.7
+        image[2 * label : 2 * label + 2] += 0.7
     return images
 
 
@@ -101,8 +101,10 @@ class BandsClassifierTest(tf.test.TestCase):
         self.assertFalse(cached(epochs=2, seed=1))
         self.assertTrue(cached(epochs=2, seed=1))
         self.assertFalse(cached(epochs=2, seed=1, retrain=True))
-        self.assertEqual(sorted(p.name for p in self.cache_dir.iterdir()),
-                         sorted([first.path.name, first.path.with_suffix(".json").name]))
+        self.assertEqual(
+            sorted(p.name for p in self.cache_dir.iterdir()),
+            sorted([first.path.name, first.path.with_suffix(".json").name]),
+        )
 
     def test_weights_digest_names_the_trained_network(self):
         first = classifier.load_or_train(self.name, self.cache_dir, epochs=1)
@@ -220,8 +222,9 @@ class FingerprintAndErrorsTest(tf.test.TestCase):
 
 class BuildClassifierTest(tf.test.TestCase):
     def test_same_seed_same_weights_other_seed_other_weights(self):
-        weights = [classifier.build_classifier((28, 28, 1), 10, seed).get_weights()
-                   for seed in (0, 0, 1)]
+        weights = [
+            classifier.build_classifier((28, 28, 1), 10, seed).get_weights() for seed in (0, 0, 1)
+        ]
         for a, b in zip(weights[0], weights[1]):
             self.assertAllEqual(a, b)
         self.assertNotAllClose(weights[0][0], weights[2][0])

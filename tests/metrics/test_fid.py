@@ -19,7 +19,6 @@ def sqrtm_reference(sigma1, sigma2):
 
 
 class FrechetDistanceTest(tf.test.TestCase):
-
     def test_identical_feature_sets_give_zero(self):
         features = np.random.default_rng(0).normal(size=(2000, 16)).astype(np.float32)
         self.assertLess(abs(fid.fid_from_features(features, features)), 1e-6)
@@ -44,14 +43,16 @@ class FrechetDistanceTest(tf.test.TestCase):
     def test_general_covariances_match_matrix_square_root_of_product(self):
         rng = np.random.default_rng(3)
         sigma1, sigma2 = random_covariance(rng, 12), random_covariance(rng, 12, scale=4.0)
-        self.assertAllClose(fid.trace_sqrt_product(sigma1, sigma2),
-                            sqrtm_reference(sigma1, sigma2), rtol=1e-8)
+        self.assertAllClose(
+            fid.trace_sqrt_product(sigma1, sigma2), sqrtm_reference(sigma1, sigma2), rtol=1e-8
+        )
         mu = rng.normal(size=12)
         forward = fid.frechet_distance(mu, sigma1, np.zeros(12), sigma2)
         backward = fid.frechet_distance(np.zeros(12), sigma2, mu, sigma1)
         self.assertAllClose(forward, backward, rtol=1e-9)
-        expected = (mu @ mu + np.trace(sigma1) + np.trace(sigma2)
-                    - 2 * sqrtm_reference(sigma1, sigma2))
+        expected = (
+            mu @ mu + np.trace(sigma1) + np.trace(sigma2) - 2 * sqrtm_reference(sigma1, sigma2)
+        )
         self.assertAllClose(forward, expected, rtol=1e-8)
 
     def test_samples_of_two_gaussians_approach_the_closed_form(self):
@@ -74,8 +75,10 @@ class FrechetDistanceTest(tf.test.TestCase):
     def test_fid_from_moments_matches_features(self):
         rng = np.random.default_rng(6)
         real, fake = rng.normal(size=(300, 5)), rng.normal(0.5, 1.0, size=(200, 5))
-        from_moments = fid.fid_from_moments(StreamingMoments.from_features(real, batch_size=7),
-                                            StreamingMoments.from_features(fake, batch_size=50))
+        from_moments = fid.fid_from_moments(
+            StreamingMoments.from_features(real, batch_size=7),
+            StreamingMoments.from_features(fake, batch_size=50),
+        )
         self.assertAllClose(from_moments, fid.fid_from_features(real, fake), rtol=1e-10)
 
     def test_shape_errors(self):

@@ -16,7 +16,6 @@ def direct_inception_score(probabilities, splits):
 
 
 class InceptionScoreTest(tf.test.TestCase):
-
     def test_one_hot_predictions_over_all_classes_score_the_class_count(self):
         probabilities = np.eye(7, dtype=np.float32)[np.arange(700) % 7]
         mean, std = inception_score(probabilities, splits=10)
@@ -36,16 +35,23 @@ class InceptionScoreTest(tf.test.TestCase):
         probabilities = np.random.default_rng(0).dirichlet(np.full(6, 0.3), size=90)
         probabilities = np.clip(probabilities, 1e-12, None)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        self.assertAllClose(inception_score(probabilities, splits=3),
-                            direct_inception_score(probabilities, 3), rtol=1e-10)
+        self.assertAllClose(
+            inception_score(probabilities, splits=3),
+            direct_inception_score(probabilities, 3),
+            rtol=1e-10,
+        )
 
     def test_shuffling_only_reorders_the_splits(self):
         probabilities = np.random.default_rng(1).dirichlet(np.ones(4), size=40)
-        self.assertAllClose(inception_score(probabilities, splits=1),
-                            inception_score(probabilities, splits=1, shuffle_seed=2020))
+        self.assertAllClose(
+            inception_score(probabilities, splits=1),
+            inception_score(probabilities, splits=1, shuffle_seed=2020),
+        )
         shuffled = probabilities[np.random.RandomState(2020).permutation(40)]
-        self.assertAllClose(inception_score(probabilities, splits=4, shuffle_seed=2020),
-                            inception_score(shuffled, splits=4))
+        self.assertAllClose(
+            inception_score(probabilities, splits=4, shuffle_seed=2020),
+            inception_score(shuffled, splits=4),
+        )
 
     def test_errors(self):
         with self.assertRaisesRegex(ValueError, "logits"):

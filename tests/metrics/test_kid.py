@@ -23,7 +23,6 @@ def naive_kid(real, fake, num_subsets, subset_size, seed):
 
 
 class KernelInceptionDistanceTest(tf.test.TestCase):
-
     def setUp(self):
         super().setUp()
         rng = np.random.default_rng(0)
@@ -31,15 +30,17 @@ class KernelInceptionDistanceTest(tf.test.TestCase):
         self.fake = rng.normal(0.3, 1.2, size=(45, 8)).astype(np.float32)
 
     def test_matches_naive_computation_on_the_same_subsets(self):
-        mean, std = kid.kernel_inception_distance(self.real, self.fake, num_subsets=7,
-                                                  subset_size=20, seed=3)
+        mean, std = kid.kernel_inception_distance(
+            self.real, self.fake, num_subsets=7, subset_size=20, seed=3
+        )
         expected_mean, expected_std = naive_kid(self.real, self.fake, 7, 20, seed=3)
         self.assertAllClose(mean, expected_mean, rtol=1e-10)
         self.assertAllClose(std, expected_std, rtol=1e-8)
 
     def test_subset_size_is_clipped_to_the_smaller_set(self):
-        mean, std = kid.kernel_inception_distance(self.real, self.fake, num_subsets=3,
-                                                  subset_size=1000, seed=1)
+        mean, std = kid.kernel_inception_distance(
+            self.real, self.fake, num_subsets=3, subset_size=1000, seed=1
+        )
         expected = naive_kid(self.real, self.fake, 3, 45, seed=1)
         self.assertAllClose((mean, std), expected, rtol=1e-8)
 
@@ -64,8 +65,11 @@ class KernelInceptionDistanceTest(tf.test.TestCase):
         x, y = self.real[:10].astype(np.float64), self.fake[:10].astype(np.float64)
         kernel = kid.polynomial_kernel
         k_xx, k_yy, k_xy = kernel(x, x), kernel(y, y), kernel(x, y)
-        expected = ((k_xx.sum() - np.trace(k_xx)) / 90 + (k_yy.sum() - np.trace(k_yy)) / 90
-                    - 2 * k_xy.mean())
+        expected = (
+            (k_xx.sum() - np.trace(k_xx)) / 90
+            + (k_yy.sum() - np.trace(k_yy)) / 90
+            - 2 * k_xy.mean()
+        )
         self.assertAllClose(kid.polynomial_mmd2(x, y), expected, rtol=1e-12)
 
     def test_errors(self):

@@ -29,7 +29,6 @@ def brute_force(real, fake, k, inclusive):
 
 
 class ManifoldTest(tf.test.TestCase):
-
     def setUp(self):
         super().setUp()
         rng = np.random.default_rng(0)
@@ -37,27 +36,34 @@ class ManifoldTest(tf.test.TestCase):
         self.fake = rng.normal(0.4, 1.3, size=(90, 5)).astype(np.float32)
 
     def test_radii_are_kth_neighbour_distances_excluding_self(self):
-        for block in (1, 50, 10 ** 6):
-            self.assertAllClose(manifold.nearest_neighbour_radii(self.real, 3, block),
-                                radii(self.real, 3), rtol=1e-9)
+        for block in (1, 50, 10**6):
+            self.assertAllClose(
+                manifold.nearest_neighbour_radii(self.real, 3, block),
+                radii(self.real, 3),
+                rtol=1e-9,
+            )
 
     def test_match_brute_force_for_any_block_size(self):
         for block in (7, 200, 1000, manifold.DEFAULT_BLOCK_ELEMENTS):
             expected = brute_force(self.real, self.fake, 3, inclusive=True)
             self.assertAllClose(
                 manifold.precision_recall(self.real, self.fake, k=3, max_block_elements=block),
-                (expected["precision"], expected["recall"]))
+                (expected["precision"], expected["recall"]),
+            )
             expected = brute_force(self.real, self.fake, 5, inclusive=False)
             self.assertAllClose(
                 manifold.density_coverage(self.real, self.fake, k=5, max_block_elements=block),
-                (expected["density"], expected["coverage"]))
-            self.assertAllClose(manifold.prdc(self.real, self.fake, k=5, max_block_elements=block),
-                                expected)
+                (expected["density"], expected["coverage"]),
+            )
+            self.assertAllClose(
+                manifold.prdc(self.real, self.fake, k=5, max_block_elements=block), expected
+            )
 
     def test_identical_sets_are_fully_precise_recalled_and_covered(self):
         scores = manifold.prdc(self.real, self.real, k=4)
-        self.assertEqual((scores["precision"], scores["recall"], scores["coverage"]),
-                         (1.0, 1.0, 1.0))
+        self.assertEqual(
+            (scores["precision"], scores["recall"], scores["coverage"]), (1.0, 1.0, 1.0)
+        )
         expected = brute_force(self.real, self.real, 4, inclusive=False)
         self.assertAllClose(scores["density"], expected["density"])
         self.assertEqual(manifold.precision_recall(self.real, self.real), (1.0, 1.0))
@@ -70,9 +76,10 @@ class ManifoldTest(tf.test.TestCase):
         shifted_precision, _ = manifold.precision_recall(real, shifted)
         self.assertGreater(same_precision, 0.8)
         self.assertLess(shifted_precision, 0.3)
-        self.assertAllClose(manifold.precision_recall(real, shifted),
-                            [brute_force(real, shifted, 3, True)[key]
-                             for key in ("precision", "recall")])
+        self.assertAllClose(
+            manifold.precision_recall(real, shifted),
+            [brute_force(real, shifted, 3, True)[key] for key in ("precision", "recall")],
+        )
         density, coverage = manifold.density_coverage(real, shifted)
         self.assertLess(density, 0.3)
         self.assertLess(coverage, 0.3)

@@ -8,15 +8,17 @@ from tfgen.metrics import compute, registry
 
 
 class RegistryTest(tf.test.TestCase):
-
     def test_every_metric_declares_direction_and_inputs(self):
-        self.assertEqual(registry.names(),
-                         ["fid", "kid", "is", "precision", "recall", "density", "coverage"])
+        self.assertEqual(
+            registry.names(), ["fid", "kid", "is", "precision", "recall", "density", "coverage"]
+        )
         lower = {name for name, spec in registry.METRICS.items() if not spec.higher_is_better}
         self.assertEqual(lower, {"fid", "kid"})
         self.assertEqual(registry.get("IS").inputs, registry.PROBABILITIES)
-        self.assertEqual({spec.inputs for name, spec in registry.METRICS.items() if name != "is"},
-                         {registry.FEATURES})
+        self.assertEqual(
+            {spec.inputs for name, spec in registry.METRICS.items() if name != "is"},
+            {registry.FEATURES},
+        )
         self.assertTrue(registry.get("fid").streaming)
         for spec in registry.METRICS.values():
             self.assertTrue(spec.description)
@@ -40,7 +42,6 @@ class RegistryTest(tf.test.TestCase):
 
 
 class ComputeMetricsTest(tf.test.TestCase):
-
     def setUp(self):
         super().setUp()
         rng = np.random.default_rng(0)
@@ -50,23 +51,38 @@ class ComputeMetricsTest(tf.test.TestCase):
 
     def test_all_metrics_match_the_individual_functions(self):
         results = compute.compute_metrics(
-            registry.names(), real_features=self.real, fake_features=self.fake,
-            fake_probabilities=self.probabilities, kid_subsets=5, kid_subset_size=30, is_splits=5)
+            registry.names(),
+            real_features=self.real,
+            fake_features=self.fake,
+            fake_probabilities=self.probabilities,
+            kid_subsets=5,
+            kid_subset_size=30,
+            is_splits=5,
+        )
         self.assertEqual(list(results), registry.names() + ["kid_std", "is_std"])
         self.assertAllClose(results["fid"], metrics.fid_from_features(self.real, self.fake))
-        self.assertAllClose((results["kid"], results["kid_std"]),
-                            metrics.kernel_inception_distance(self.real, self.fake, 5, 30))
-        self.assertAllClose((results["is"], results["is_std"]),
-                            metrics.inception_score(self.probabilities, splits=5))
-        self.assertAllClose((results["precision"], results["recall"]),
-                            metrics.precision_recall(self.real, self.fake, k=3))
-        self.assertAllClose((results["density"], results["coverage"]),
-                            metrics.density_coverage(self.real, self.fake, k=5))
+        self.assertAllClose(
+            (results["kid"], results["kid_std"]),
+            metrics.kernel_inception_distance(self.real, self.fake, 5, 30),
+        )
+        self.assertAllClose(
+            (results["is"], results["is_std"]),
+            metrics.inception_score(self.probabilities, splits=5),
+        )
+        self.assertAllClose(
+            (results["precision"], results["recall"]),
+            metrics.precision_recall(self.real, self.fake, k=3),
+        )
+        self.assertAllClose(
+            (results["density"], results["coverage"]),
+            metrics.density_coverage(self.real, self.fake, k=5),
+        )
 
     def test_fid_from_cached_reference_moments_and_a_subset_of_metrics(self):
         reference = metrics.StreamingMoments.from_features(self.real, batch_size=16)
-        results = compute.compute_metrics("fid,coverage", real_moments=reference,
-                                          real_features=self.real, fake_features=self.fake)
+        results = compute.compute_metrics(
+            "fid,coverage", real_moments=reference, real_features=self.real, fake_features=self.fake
+        )
         self.assertEqual(list(results), ["fid", "coverage"])
         self.assertAllClose(results["fid"], metrics.fid_from_features(self.real, self.fake))
 

@@ -9,7 +9,6 @@ from tfgen.metrics.statistics import StreamingMoments
 
 
 class StreamingMomentsTest(tf.test.TestCase):
-
     def setUp(self):
         super().setUp()
         rng = np.random.default_rng(0)
@@ -34,8 +33,9 @@ class StreamingMomentsTest(tf.test.TestCase):
         rng = np.random.default_rng(1)
         features = 1e6 + rng.normal(size=(5000, 3))
         moments = StreamingMoments.from_features(features, batch_size=97)
-        self.assertAllClose(moments.covariance, np.cov(features, rowvar=False),
-                            rtol=1e-8, atol=1e-8)
+        self.assertAllClose(
+            moments.covariance, np.cov(features, rowvar=False), rtol=1e-8, atol=1e-8
+        )
 
     def test_merge_equals_one_pass(self):
         first = StreamingMoments.from_features(self.features[:100])
@@ -68,12 +68,12 @@ class StreamingMomentsTest(tf.test.TestCase):
     def test_errors(self):
         moments = StreamingMoments()
         with self.assertRaisesRegex(ValueError, "No features"):
-            moments.mean
+            _ = moments.mean
         with self.assertRaisesRegex(ValueError, r"\[num_samples, num_features\]"):
             moments.update(np.zeros(4))
         moments.update(np.zeros((1, 4)))
         with self.assertRaisesRegex(ValueError, "at least 2 samples"):
-            moments.covariance
+            _ = moments.covariance
         with self.assertRaisesRegex(ValueError, "Expected batches of 4 features"):
             moments.update(np.zeros((2, 5)))
         with self.assertRaisesRegex(ValueError, "NaN"):

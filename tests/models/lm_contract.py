@@ -56,9 +56,9 @@ class LanguageModelContract:
             cached = model.generate(prompt, max_new_tokens=new)
             uncached = model.generate(prompt, max_new_tokens=new, use_cache=False)
             self.assertAllEqual(cached, uncached)
-            self.assertAllEqual(cached[:, :len(prompt[0])], prompt)
+            self.assertAllEqual(cached[:, : len(prompt[0])], prompt)
             # Not a degenerate model: the continuations use several tokens.
-            self.assertGreater(len(np.unique(cached[:, len(prompt[0]):])), 1)
+            self.assertGreater(len(np.unique(cached[:, len(prompt[0]) :])), 1)
 
     def test_each_step_matches_the_full_causal_forward(self):
         model = self.tiny_model()
@@ -91,33 +91,39 @@ class LanguageModelContract:
         eager_graph = model.generate(prompt, max_new_tokens=6)
         xla = model.generate(prompt, max_new_tokens=6, jit_compile=True)
         self.assertAllEqual(eager_graph, xla)
-        sampled = model.generate(prompt, sampler="top_k", max_new_tokens=6, seed=3,
-                                 jit_compile=True)
-        self.assertAllEqual(sampled, model.generate(prompt, sampler="top_k", max_new_tokens=6,
-                                                    seed=3, jit_compile=True))
+        sampled = model.generate(
+            prompt, sampler="top_k", max_new_tokens=6, seed=3, jit_compile=True
+        )
+        self.assertAllEqual(
+            sampled,
+            model.generate(prompt, sampler="top_k", max_new_tokens=6, seed=3, jit_compile=True),
+        )
 
     def test_beam_search_reorders_the_cache(self):
         model = self.tiny_model()
         prompt = [[3, 4, 5], [1, 2, 9]]
-        one_beam = model.generate(prompt, sampler={"name": "beam", "num_beams": 1},
-                                  max_new_tokens=5)
+        one_beam = model.generate(
+            prompt, sampler={"name": "beam", "num_beams": 1}, max_new_tokens=5
+        )
         self.assertAllEqual(one_beam, model.generate(prompt, max_new_tokens=5))
         beams = {"name": "beam", "num_beams": 3}
-        self.assertAllEqual(model.generate(prompt, sampler=beams, max_new_tokens=5),
-                            model.generate(prompt, sampler=beams, max_new_tokens=5,
-                                           use_cache=False))
+        self.assertAllEqual(
+            model.generate(prompt, sampler=beams, max_new_tokens=5),
+            model.generate(prompt, sampler=beams, max_new_tokens=5, use_cache=False),
+        )
 
     def test_prompts_of_different_lengths_decode_like_single_prompts(self):
         model = self.tiny_model()
         prompts = [[3], [1, 2, 9, 4], [7, 7]]
         cached = model.generate(prompts, max_new_tokens=4)
         self.assertEqual(cached.shape, (3, 8))
-        self.assertAllEqual(cached, model.generate(tf.ragged.constant(prompts), max_new_tokens=4,
-                                                   use_cache=False))
+        self.assertAllEqual(
+            cached, model.generate(tf.ragged.constant(prompts), max_new_tokens=4, use_cache=False)
+        )
         for row, prompt in zip(cached.numpy(), prompts):
             alone = model.generate([prompt], max_new_tokens=4)[0]
-            self.assertAllEqual(row[:len(prompt) + 4], alone)
-            self.assertAllEqual(row[len(prompt) + 4:], np.zeros(4 - len(prompt)))
+            self.assertAllEqual(row[: len(prompt) + 4], alone)
+            self.assertAllEqual(row[len(prompt) + 4 :], np.zeros(4 - len(prompt)))
 
     def test_a_1d_prompt_gives_a_1d_sequence(self):
         self.assertEqual(self.tiny_model().generate([3, 4], max_new_tokens=3).shape, (5,))
@@ -148,8 +154,10 @@ class LanguageModelContract:
     def test_update_does_not_depend_on_the_replica_count(self):
         inputs, targets = next(iter(token_windows()))
         weights = {}
-        for name, strategy in (("one", tf.distribute.get_strategy()),
-                               ("two", make_strategy("mirrored", 2))):
+        for name, strategy in (
+            ("one", tf.distribute.get_strategy()),
+            ("two", make_strategy("mirrored", 2)),
+        ):
             with strategy.scope():
                 model = self.new_model(8, 1, seed=4)
                 model.compile(optimizer=keras.optimizers.SGD(1.0))
@@ -180,8 +188,14 @@ class LanguageModelContract:
         self.assertAllClose(endpoints["logits"](tokens)["logits"], model(tokens))
         self.assertAllClose(endpoints["next_token_logits"](tokens)["logits"], model(tokens)[:, -1])
         new = CONTEXT - 4
-        out = endpoints["generate"](tf.constant(["bcd"]), tf.constant([new]), tf.constant([0.0]),
-                                    tf.constant([0]), tf.constant([1.0]), tf.constant([0]))
+        out = endpoints["generate"](
+            tf.constant(["bcd"]),
+            tf.constant([new]),
+            tf.constant([0.0]),
+            tf.constant([0]),
+            tf.constant([1.0]),
+            tf.constant([0]),
+        )
         expected = model.generate_text("bcd", sampler="greedy", max_new_tokens=new)
         self.assertEqual(out["completion"].numpy()[0].decode(), expected)
         self.assertEqual(out["text"].numpy()[0].decode(), "bcd" + expected)
@@ -202,8 +216,9 @@ class LanguageModelContract:
         self.assertIsInstance(loaded, self.model_class)
         tokens = tf.constant([[3, 4, 5, 1, 2, 9]])
         self.assertAllEqual(model(tokens), loaded(tokens))
-        self.assertAllEqual(model.generate(tokens, max_new_tokens=4),
-                            loaded.generate(tokens, max_new_tokens=4))
+        self.assertAllEqual(
+            model.generate(tokens, max_new_tokens=4), loaded.generate(tokens, max_new_tokens=4)
+        )
 
     def test_a_checkpoint_holds_every_weight(self):
         # tf.train.Checkpoint (the fit loop's format) must reach every layer, e.g. not
@@ -217,12 +232,20 @@ class LanguageModelContract:
             self.assertAllEqual(mine, theirs, msg=mine.path)
 
     def test_from_run_config_uses_the_tokenizer_vocabulary(self):
-        config = config_lib.resolve(self.config_class, {
-            "context_length": 8, "lr_schedule": "constant", "weight_decay": 0.1,
-            **self.run_config_values})
+        config = config_lib.resolve(
+            self.config_class,
+            {
+                "context_length": 8,
+                "lr_schedule": "constant",
+                "weight_decay": 0.1,
+                **self.run_config_values,
+            },
+        )
         info = DatasetInfo(name="shakespeare", modality="text", shape=None, value_range=None)
         tokenizer = CharTokenizer(list("abc"))
-        model = self.model_class.from_run_config(config, info, steps_per_epoch=2, tokenizer=tokenizer)
+        model = self.model_class.from_run_config(
+            config, info, steps_per_epoch=2, tokenizer=tokenizer
+        )
         model.compile_from_run_config(config, jit_compile=False, steps_per_epoch=2)
         self.assertEqual((model.vocab_size, model.context_length), (5, 8))
         self.assertIn("optimizer", model.optimizers())

@@ -1,8 +1,8 @@
 """CharLSTM: cached decoding equals recomputation, XLA decoding, training, saving, bad input."""
 
 import tensorflow as tf
-
 from lm_contract import CONTEXT, VOCAB, LanguageModelContract
+
 from tfgen.models.lm.char_lstm import CharLSTM, CharLSTMConfig
 
 
@@ -15,14 +15,22 @@ class CharLSTMTest(LanguageModelContract, tf.test.TestCase):
     weight_stddev = 2.0
 
     def new_model(self, width, num_layers, **kwargs):
-        return CharLSTM(**{"vocab_size": VOCAB, "context_length": CONTEXT,
-                           "embedding_dim": width // 2, "units": width,
-                           "num_layers": num_layers, **kwargs})
+        return CharLSTM(
+            **{
+                "vocab_size": VOCAB,
+                "context_length": CONTEXT,
+                "embedding_dim": width // 2,
+                "units": width,
+                "num_layers": num_layers,
+                **kwargs,
+            }
+        )
 
     def test_generation_may_run_past_the_context_length(self):
         model = self.tiny_model()
         prompt = [[3, 4, 5]]
         cached = model.generate(prompt, max_new_tokens=2 * CONTEXT)
         self.assertEqual(cached.shape, (1, 3 + 2 * CONTEXT))
-        self.assertAllEqual(cached, model.generate(prompt, max_new_tokens=2 * CONTEXT,
-                                                   use_cache=False))
+        self.assertAllEqual(
+            cached, model.generate(prompt, max_new_tokens=2 * CONTEXT, use_cache=False)
+        )

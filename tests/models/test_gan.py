@@ -7,14 +7,13 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from tfgen import runs
 from tfgen import config as config_lib
-from tfgen import models, training
+from tfgen import models, runs, training
 from tfgen.cli import sample as sample_cli
 from tfgen.distribute import make_strategy
-from tfgen.utils.images import grid as tfgen_grid
-from tfgen.models.gan.networks import DCGANDiscriminator, DCGANGenerator
 from tfgen.models import DCGAN, WGANGP, ConditionalGAN
+from tfgen.models.gan.networks import DCGANDiscriminator, DCGANGenerator
+from tfgen.utils.images import grid as tfgen_grid
 
 NUM_CLASSES = 3
 
@@ -22,15 +21,29 @@ NUM_CLASSES = 3
 def write_labelled_npz(directory, train=64, test=16, size=8, seed=0):
     rng = np.random.default_rng(seed)
     path = Path(directory) / "labelled.npz"
-    np.savez(path, x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
-             y_train=rng.integers(0, NUM_CLASSES, train), y_test=rng.integers(0, NUM_CLASSES, test),
-             x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8))
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
+        y_train=rng.integers(0, NUM_CLASSES, train),
+        y_test=rng.integers(0, NUM_CLASSES, test),
+        x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8),
+    )
     return path
 
 
 def tiny_config(model, npz, **overrides):
-    values = dict(model=model, dataset=f"npz:{npz}", batch_size=8, epochs=2, steps_per_epoch=2,
-                  validation_steps=1, latent_dim=4, filters=2, sample_grid_size=2, seed=3)
+    values = dict(
+        model=model,
+        dataset=f"npz:{npz}",
+        batch_size=8,
+        epochs=2,
+        steps_per_epoch=2,
+        validation_steps=1,
+        latent_dim=4,
+        filters=2,
+        sample_grid_size=2,
+        seed=3,
+    )
     return config_lib.resolve(models.get(model).config_class, {**values, **overrides})
 
 
@@ -47,7 +60,10 @@ def tiny_gan(model_class=DCGAN, **kwargs):
 def tiny_batch(batch=4, labelled=False):
     rng = np.random.default_rng(0)
     images = rng.uniform(size=(batch, 8, 8, 1)).astype("float32")
-    data = {"image": images, "seed": np.stack([np.zeros(batch), np.arange(batch)], 1).astype("int64")}
+    data = {
+        "image": images,
+        "seed": np.stack([np.zeros(batch), np.arange(batch)], 1).astype("int64"),
+    }
     if labelled:
         data["label"] = rng.integers(0, NUM_CLASSES, batch)
     return data
@@ -58,15 +74,19 @@ class NetworksTest(tf.test.TestCase):
         generator = DCGANGenerator()
         self.assertEqual(generator(tf.zeros([2, 100])).shape, (2, 28, 28, 1))
         shapes = [tuple(v.shape) for v in generator.trainable_variables if len(v.shape) > 1]
-        self.assertEqual(shapes, [(100, 7 * 7 * 256), (5, 5, 128, 256), (5, 5, 64, 128), (5, 5, 1, 64)])
+        self.assertEqual(
+            shapes, [(100, 7 * 7 * 256), (5, 5, 128, 256), (5, 5, 64, 128), (5, 5, 1, 64)]
+        )
         discriminator = DCGANDiscriminator()
         self.assertEqual(discriminator(tf.zeros([2, 28, 28, 1])).shape, (2,))
         kernels = [tuple(v.shape) for v in discriminator.trainable_variables if len(v.shape) > 1]
         self.assertEqual(kernels, [(5, 5, 1, 64), (5, 5, 64, 128), (7 * 7 * 128, 1)])
 
     def test_get_config_round_trips(self):
-        for layer in (DCGANGenerator(4, (8, 12, 3), 2, num_classes=3),
-                      DCGANDiscriminator((8, 12, 3), 2, 0.1, spectral_norm=True, num_classes=3)):
+        for layer in (
+            DCGANGenerator(4, (8, 12, 3), 2, num_classes=3),
+            DCGANDiscriminator((8, 12, 3), 2, 0.1, spectral_norm=True, num_classes=3),
+        ):
             clone = type(layer).from_config(layer.get_config())
             self.assertEqual(clone.get_config(), layer.get_config())
 
@@ -78,8 +98,10 @@ class NetworksTest(tf.test.TestCase):
         discriminator = DCGANDiscriminator((8, 8, 1), filters=2, dropout=0.5)
         data = tiny_batch(4)
         whole = discriminator(data["image"], seeds=data["seed"], training=True)
-        halves = [discriminator(data["image"][i:i + 2], seeds=data["seed"][i:i + 2], training=True)
-                  for i in (0, 2)]
+        halves = [
+            discriminator(data["image"][i : i + 2], seeds=data["seed"][i : i + 2], training=True)
+            for i in (0, 2)
+        ]
         self.assertAllClose(whole, tf.concat(halves, 0))
 
 
@@ -87,20 +109,36 @@ class TrainStepTest(tf.test.TestCase):
     def test_every_option_trains_and_reports_its_metrics(self):
         cases = [
             (DCGAN, {}, False),
-            (DCGAN, {"loss": "hinge", "spectral_norm": True, "augment": "color,translation,cutout",
-                     "r1_gamma": 1.0}, False),
+            (
+                DCGAN,
+                {
+                    "loss": "hinge",
+                    "spectral_norm": True,
+                    "augment": "color,translation,cutout",
+                    "r1_gamma": 1.0,
+                },
+                False,
+            ),
             (WGANGP, {"n_critic": 2}, False),
             (WGANGP, {"n_critic": 1, "precision": "mixed_bfloat16"}, False),
             (ConditionalGAN, {"num_classes": NUM_CLASSES, "loss": "least_squares"}, True),
         ]
         for model_class, options, labelled in cases:
-            with self.subTest(model=model_class.__name__, **{k: str(v) for k, v in options.items()}):
+            with self.subTest(
+                model=model_class.__name__, **{k: str(v) for k, v in options.items()}
+            ):
                 keras.utils.set_random_seed(0)
                 gan = tiny_gan(model_class, **options)
                 before = all_weights(gan.discriminator), all_weights(gan.generator)
                 logs = gan.train_on_batch(tiny_batch(labelled=labelled), return_dict=True)
-                for name in ("d_loss", "g_loss", "d_real", "d_fake", "d_accuracy_real",
-                             "d_accuracy_fake"):
+                for name in (
+                    "d_loss",
+                    "g_loss",
+                    "d_real",
+                    "d_fake",
+                    "d_accuracy_real",
+                    "d_accuracy_fake",
+                ):
                     self.assertTrue(np.isfinite(logs[name]), name)
                 if options.get("r1_gamma"):
                     self.assertGreater(logs["r1_penalty"], 0)
@@ -112,8 +150,9 @@ class TrainStepTest(tf.test.TestCase):
                     self.assertEqual(gan.generator.trainable_variables[0].dtype, "float32")
                     self.assertEqual(gan.sample_images(2, seed=0).dtype, tf.float32)
                 self.assertEqual(int(gan.g_optimizer.iterations), 1)
-                for old, new in zip(before, (all_weights(gan.discriminator),
-                                             all_weights(gan.generator))):
+                for old, new in zip(
+                    before, (all_weights(gan.discriminator), all_weights(gan.generator))
+                ):
                     self.assertNotAllClose(old[0], new[0])
 
     def test_ema_generator_lags_the_generator(self):
@@ -185,10 +224,12 @@ class GenerationTest(tf.test.TestCase):
 
 class ConfigErrorsTest(tf.test.TestCase):
     def test_bad_values_name_the_problem(self):
-        for key, value, message in (("n_critic", 0, "n_critic: must be a positive integer"),
-                                    ("loss", "bce", "not one of the valid choices"),
-                                    ("augment", "zoom", "zoom"),
-                                    ("ema_decay", 1.0, r"ema_decay: must be in \[0, 1\)")):
+        for key, value, message in (
+            ("n_critic", 0, "n_critic: must be a positive integer"),
+            ("loss", "bce", "not one of the valid choices"),
+            ("augment", "zoom", "zoom"),
+            ("ema_decay", 1.0, r"ema_decay: must be in \[0, 1\)"),
+        ):
             with self.subTest(key=key):
                 with self.assertRaisesRegex(config_lib.ConfigError, message):
                     config_lib.resolve(models.DCGANConfig, {key: value})
@@ -201,15 +242,23 @@ class GANRunTest(tf.test.TestCase):
         self.npz = write_labelled_npz(self.tmp)
 
     def train(self, model, name, **overrides):
-        return training.train(tiny_config(model, self.npz, **overrides), run_dir=self.tmp / name,
-                              verbose=0)
+        return training.train(
+            tiny_config(model, self.npz, **overrides), run_dir=self.tmp / name, verbose=0
+        )
 
     def test_two_replicas_make_the_same_update_as_one(self):
         for model, options in (("dcgan", {}), ("wgan_gp", {"n_critic": 2}), ("cgan", {})):
             with self.subTest(model=model):
                 one = self.train(model, f"{model}-one", epochs=1, steps_per_epoch=1, **options)
-                two = self.train(model, f"{model}-two", epochs=1, steps_per_epoch=1,
-                                 strategy="mirrored", devices=2, **options)
+                two = self.train(
+                    model,
+                    f"{model}-two",
+                    epochs=1,
+                    steps_per_epoch=1,
+                    strategy="mirrored",
+                    devices=2,
+                    **options,
+                )
                 self.assertEqual(two.model.distribute_strategy.num_replicas_in_sync, 2)
                 for a, b in zip(all_weights(one.model), all_weights(two.model)):
                     self.assertAllClose(a, b, atol=1e-5, rtol=1e-4)
@@ -223,15 +272,17 @@ class GANRunTest(tf.test.TestCase):
             self.assertAllClose(a, b, atol=1e-6)
         for name in ("d_optimizer", "g_optimizer"):
             self.assertEqual(int(getattr(resumed.model, name).iterations), 4)
-            for a, b in zip(getattr(whole.model, name).variables,
-                            getattr(resumed.model, name).variables):
+            for a, b in zip(
+                getattr(whole.model, name).variables, getattr(resumed.model, name).variables
+            ):
                 self.assertAllClose(a, b, atol=1e-6)
 
     def test_run_writes_scalars_and_a_png_per_epoch(self):
         result = self.train("cgan", "monitored")
         for epoch in (1, 2):
-            png = tf.io.decode_png(tf.io.read_file(str(result.run_dir / "images" /
-                                                       f"samples-epoch{epoch:03d}.png")))
+            png = tf.io.decode_png(
+                tf.io.read_file(str(result.run_dir / "images" / f"samples-epoch{epoch:03d}.png"))
+            )
             self.assertEqual(png.shape, (NUM_CLASSES * 8, 2 * 8, 1))  # One row per class.
         events = event_accumulator.EventAccumulator(str(result.run_dir / "logs" / "train"))
         events.Reload()
@@ -251,8 +302,12 @@ class GANRunTest(tf.test.TestCase):
     def test_sample_cli_draws_a_requested_class(self):
         result = self.train("cgan", "sampled", epochs=1)
         out = self.tmp / "twos.png"
-        self.assertEqual(sample_cli.main(["--run", str(result.run_dir), "--num", "4", "--label",
-                                          "2", "--out", str(out)]), 0)
+        self.assertEqual(
+            sample_cli.main(
+                ["--run", str(result.run_dir), "--num", "4", "--label", "2", "--out", str(out)]
+            ),
+            0,
+        )
         png = tf.io.decode_png(tf.io.read_file(str(out)))
         expected = tfgen_grid(result.model.sample_images(4, 0, labels=[2] * 4))
         self.assertAllEqual(png, expected)

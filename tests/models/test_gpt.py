@@ -1,8 +1,8 @@
 """GPT: cached decoding equals recomputation, XLA decoding, training, saving, bad input."""
 
 import tensorflow as tf
-
 from lm_contract import CONTEXT, VOCAB, LanguageModelContract
+
 from tfgen.models.lm.gpt import GPT, GPTConfig
 
 
@@ -15,8 +15,16 @@ class GPTTest(LanguageModelContract, tf.test.TestCase):
     weight_stddev = 0.5
 
     def new_model(self, width, num_layers, **kwargs):
-        return GPT(**{"vocab_size": VOCAB, "context_length": CONTEXT, "n_layer": num_layers,
-                      "n_head": 2, "n_embd": width, **kwargs})
+        return GPT(
+            **{
+                "vocab_size": VOCAB,
+                "context_length": CONTEXT,
+                "n_layer": num_layers,
+                "n_head": 2,
+                "n_embd": width,
+                **kwargs,
+            }
+        )
 
     def test_text_longer_than_the_context_is_written_in_sliding_windows(self):
         model = self.tiny_model()
@@ -30,10 +38,9 @@ class GPTTest(LanguageModelContract, tf.test.TestCase):
         self.assertAllEqual(long[1, :CONTEXT], first[1])
         # Later windows continue from the last CONTEXT // 2 tokens, seeded per window.
         tail = long[1].numpy().tolist()
-        window = tail[CONTEXT - CONTEXT // 2:CONTEXT]
-        second = model.generate([window], max_new_tokens=CONTEXT - len(window),
-                                 seed=3 + 1_000_003)
-        self.assertAllEqual(tail[CONTEXT:2 * CONTEXT - len(window)], second[0, len(window):])
+        window = tail[CONTEXT - CONTEXT // 2 : CONTEXT]
+        second = model.generate([window], max_new_tokens=CONTEXT - len(window), seed=3 + 1_000_003)
+        self.assertAllEqual(tail[CONTEXT : 2 * CONTEXT - len(window)], second[0, len(window) :])
         # Greedy decoding with a stop token ends a row in a later window too.
         greedy = model.generate([[1, 2, 3]], max_new_tokens=30)[0].numpy().tolist()
         stop = greedy[20]

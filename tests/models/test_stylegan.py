@@ -6,19 +6,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgen import runs
 from tfgen import config as config_lib
-from tfgen import models, training
+from tfgen import models, runs, training
 from tfgen.models import StyleGAN, StyleGANConfig
 
-SMALL = dict(latent_dim=4, w_dim=4, mapping_layers=2, channel_base=32, channel_max=4,
-             mbstd_group_size=2)
+SMALL = dict(
+    latent_dim=4, w_dim=4, mapping_layers=2, channel_base=32, channel_max=4, mbstd_group_size=2
+)
 
 
 def tiny_stylegan(**kwargs):
     gan = StyleGAN(image_shape=(8, 8, 1), **{**SMALL, **kwargs})
-    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99),
-                g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99))
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99),
+        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99),
+    )
     return gan
 
 
@@ -85,8 +87,9 @@ class GenerationTest(tf.test.TestCase):
         self.assertAllClose(self.gan.mix_styles(coarse, fine, 0), self.gan.generate(fine))
         self.assertNotAllClose(self.gan.mix_styles(coarse, fine, 2), self.gan.generate(coarse))
         for bad in (-1, num_ws + 1):
-            with self.assertRaisesRegex(ValueError, f"crossover must be a layer index from 0 to "
-                                                    f"{num_ws}"):
+            with self.assertRaisesRegex(
+                ValueError, f"crossover must be a layer index from 0 to {num_ws}"
+            ):
                 self.gan.mix_styles(coarse, fine, bad)
 
     def test_noise_modes(self):
@@ -108,8 +111,9 @@ class GenerationTest(tf.test.TestCase):
         self.assertEqual(grids["style_mixing"].shape, (4, 4, 8, 8, 1))
         self.assertAllClose(grids["truncation"][0, 3], grids["truncation"][1, 3], atol=1e-6)
         endpoints = self.gan.export_endpoints()
-        self.assertEqual(endpoints["generate"](latents(2), tf.ones([2]))["images"].shape,
-                         (2, 8, 8, 1))
+        self.assertEqual(
+            endpoints["generate"](latents(2), tf.ones([2]))["images"].shape, (2, 8, 8, 1)
+        )
         w = endpoints["mapping"](latents(2), tf.constant([0.5, 0.5]))["w"]
         ws = tf.tile(w[:, None], [1, self.gan.generator.num_ws, 1])
         noise = [tf.repeat(n, 2, axis=0) for n in self.gan.ema_generator.synthesis.fixed_noise]
@@ -124,8 +128,9 @@ class ErrorsTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "square"):
             StyleGAN(image_shape=(8, 16, 1), **SMALL)
         for value in (4, 48, 512):
-            with self.assertRaisesRegex(config_lib.ConfigError,
-                                        r"resolution: must be a power of two from 8 to 256"):
+            with self.assertRaisesRegex(
+                config_lib.ConfigError, r"resolution: must be a power of two from 8 to 256"
+            ):
                 config_lib.resolve(StyleGANConfig, {"resolution": value})
         with self.assertRaisesRegex(config_lib.ConfigError, "pad, resize"):
             config_lib.resolve(StyleGANConfig, {"image_fit": "crop"})
@@ -142,7 +147,8 @@ class SavingTest(tf.test.TestCase):
         gan = tiny_stylegan()
         gan.train_on_batch(tiny_batch())  # Moves every variable and the optimizers' slots.
         path = tf.train.Checkpoint(model=gan, **gan.optimizers()).save(
-            str(Path(self.get_temp_dir()) / "ckpt"))
+            str(Path(self.get_temp_dir()) / "ckpt")
+        )
         keras.utils.set_random_seed(3)
         fresh = tiny_stylegan()
         self.assertNotAllClose(fresh.generator.mapping.w_avg, gan.generator.mapping.w_avg)
@@ -166,8 +172,10 @@ class SavingTest(tf.test.TestCase):
         self.assertEqual(loaded.get_config(), gan.get_config())
         self.assertAllClose(loaded.ema_generator.mapping.w_avg, gan.ema_generator.mapping.w_avg)
         self.assertAllClose(loaded.sample_images(4, seed=1), gan.sample_images(4, seed=1))
-        self.assertAllClose(loaded.generate(latents(2), [1, 0], truncation_psi=0.5),
-                            gan.generate(latents(2), [1, 0], truncation_psi=0.5))
+        self.assertAllClose(
+            loaded.generate(latents(2), [1, 0], truncation_psi=0.5),
+            gan.generate(latents(2), [1, 0], truncation_psi=0.5),
+        )
 
 
 class RunTest(tf.test.TestCase):
@@ -176,13 +184,27 @@ class RunTest(tf.test.TestCase):
         self.tmp = Path(self.create_tempdir().full_path)
         rng = np.random.default_rng(0)
         self.npz = self.tmp / "tiny.npz"
-        np.savez(self.npz, x_train=rng.integers(0, 256, (32, 6, 6), dtype=np.uint8),
-                 x_test=rng.integers(0, 256, (16, 6, 6), dtype=np.uint8))
+        np.savez(
+            self.npz,
+            x_train=rng.integers(0, 256, (32, 6, 6), dtype=np.uint8),
+            x_test=rng.integers(0, 256, (16, 6, 6), dtype=np.uint8),
+        )
 
     def train(self, name, **overrides):
-        values = dict(model="stylegan", dataset=f"npz:{self.npz}", resolution=8, batch_size=8,
-                      epochs=1, steps_per_epoch=2, validation_steps=1, sample_grid_size=2,
-                      seed=3, r1_interval=2, pl_interval=2, **SMALL)
+        values = dict(
+            model="stylegan",
+            dataset=f"npz:{self.npz}",
+            resolution=8,
+            batch_size=8,
+            epochs=1,
+            steps_per_epoch=2,
+            validation_steps=1,
+            sample_grid_size=2,
+            seed=3,
+            r1_interval=2,
+            pl_interval=2,
+            **SMALL,
+        )
         config = config_lib.resolve(StyleGANConfig, {**values, **overrides})
         return training.train(config, run_dir=self.tmp / name, verbose=0)
 
@@ -195,10 +217,14 @@ class RunTest(tf.test.TestCase):
             self.assertAllClose(a, b, atol=1e-5, rtol=1e-4)
         # The 6x6 images were padded to the 8x8 resolution by the data pipeline.
         self.assertEqual(tuple(one.model.image_shape), (8, 8, 1))
-        for name, shape in (("samples", (16, 16, 1)), ("truncation", (16, 32, 1)),
-                            ("style_mixing", (24, 24, 1))):
-            png = tf.io.decode_png(tf.io.read_file(str(one.run_dir / "images" /
-                                                       f"{name}-epoch001.png")))
+        for name, shape in (
+            ("samples", (16, 16, 1)),
+            ("truncation", (16, 32, 1)),
+            ("style_mixing", (24, 24, 1)),
+        ):
+            png = tf.io.decode_png(
+                tf.io.read_file(str(one.run_dir / "images" / f"{name}-epoch001.png"))
+            )
             self.assertEqual(png.shape, shape, name)
         model, config, _, epoch = runs.load(one.run_dir)
         self.assertEqual((config.model, epoch), ("stylegan", 1))

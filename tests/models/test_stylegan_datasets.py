@@ -14,9 +14,22 @@ from tfgen import training
 from tfgen.data import tfds_source
 from tfgen.models import StyleGANConfig
 
-TINY = dict(model="stylegan", batch_size=4, epochs=1, steps_per_epoch=2, validation_steps=1,
-            sample_grid_size=2, latent_dim=4, w_dim=4, mapping_layers=2, channel_base=32,
-            channel_max=4, mbstd_group_size=2, r1_interval=2, pl_interval=2)
+TINY = dict(
+    model="stylegan",
+    batch_size=4,
+    epochs=1,
+    steps_per_epoch=2,
+    validation_steps=1,
+    sample_grid_size=2,
+    latent_dim=4,
+    w_dim=4,
+    mapping_layers=2,
+    channel_base=32,
+    channel_max=4,
+    mbstd_group_size=2,
+    r1_interval=2,
+    pl_interval=2,
+)
 
 
 class StyleGANDatasetsTest(tf.test.TestCase):
@@ -32,15 +45,16 @@ class StyleGANDatasetsTest(tf.test.TestCase):
         rng = np.random.default_rng(0)
         for index in range(12):
             Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(
-                self.tmp / f"photo{index:02d}.png")
-        result = self.train("rgb", dataset=f"folder:{self.tmp}", resolution=16,
-                            image_fit="resize")
+                self.tmp / f"photo{index:02d}.png"
+            )
+        result = self.train("rgb", dataset=f"folder:{self.tmp}", resolution=16, image_fit="resize")
         self.assertEqual(tuple(result.model.image_shape), (16, 16, 3))
         images = result.model.sample_images(2, seed=0)
         self.assertEqual(images.shape, (2, 16, 16, 3))
         self.assertAllInRange(images, 0.0, 1.0)
-        grid = tf.io.decode_png(tf.io.read_file(str(result.run_dir / "images" /
-                                                    "style_mixing-epoch001.png")))
+        grid = tf.io.decode_png(
+            tf.io.read_file(str(result.run_dir / "images" / "style_mixing-epoch001.png"))
+        )
         self.assertEqual(grid.shape[-1], 3)
 
     def test_padding_a_larger_image_names_resize(self):
@@ -50,9 +64,11 @@ class StyleGANDatasetsTest(tf.test.TestCase):
 
     def test_tfds_images_are_padded_to_32(self):
         # TFDS's own mock_data stands in for the download (no network here).
-        with mock.patch.dict(os.environ, {"TFDS_DATA_DIR": str(self.tmp / "tfds")}), \
-                tfds.testing.mock_data(num_examples=8), \
-                mock.patch.object(tfds_source, "network_available", return_value=True):
+        with (
+            mock.patch.dict(os.environ, {"TFDS_DATA_DIR": str(self.tmp / "tfds")}),
+            tfds.testing.mock_data(num_examples=8),
+            mock.patch.object(tfds_source, "network_available", return_value=True),
+        ):
             result = self.train("tfds", dataset="tfds:fashion_mnist", resolution=32)
         self.assertEqual(tuple(result.model.image_shape), (32, 32, 1))
         self.assertEqual(result.model.sample_images(1, seed=0).shape, (1, 32, 32, 1))

@@ -5,9 +5,20 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from tfgen.models.stylegan import (EqualizedConv2D, EqualizedDense, MappingNetwork, MinibatchStdDev,
-                          ModulatedConv2D, NoiseInjection, ResidualBlock, StyleGANDiscriminator,
-                          StyleGANGenerator, StyleGANSynthesis, SynthesisLayer, ToRGB)
+from tfgen.models.stylegan import (
+    EqualizedConv2D,
+    EqualizedDense,
+    MappingNetwork,
+    MinibatchStdDev,
+    ModulatedConv2D,
+    NoiseInjection,
+    ResidualBlock,
+    StyleGANDiscriminator,
+    StyleGANGenerator,
+    StyleGANSynthesis,
+    SynthesisLayer,
+    ToRGB,
+)
 from tfgen.models.stylegan.generator import num_style_inputs
 
 
@@ -19,13 +30,20 @@ def round_trip(test, layer):
 
 class ConfigRoundTripTest(tf.test.TestCase):
     def test_every_layer_round_trips(self):
-        for layer in (EqualizedDense(3, lr_multiplier=0.01, bias_init=1.0, activation="lrelu"),
-                      EqualizedConv2D(3, 1, down=True, use_bias=False),
-                      ModulatedConv2D(3, 1, demodulate=False, up=True), ToRGB(3),
-                      NoiseInjection(seed=4), MappingNetwork(4, 6, 2, num_classes=3),
-                      MinibatchStdDev(2, 2), SynthesisLayer(4, up=True), ResidualBlock(2, 4),
-                      StyleGANSynthesis(4, 8, 3, 32, 8), StyleGANGenerator(4, 4, 8, 1, 2, 32, 8, 3),
-                      StyleGANDiscriminator(8, 3, 32, 8, num_classes=2, mbstd_group_size=2)):
+        for layer in (
+            EqualizedDense(3, lr_multiplier=0.01, bias_init=1.0, activation="lrelu"),
+            EqualizedConv2D(3, 1, down=True, use_bias=False),
+            ModulatedConv2D(3, 1, demodulate=False, up=True),
+            ToRGB(3),
+            NoiseInjection(seed=4),
+            MappingNetwork(4, 6, 2, num_classes=3),
+            MinibatchStdDev(2, 2),
+            SynthesisLayer(4, up=True),
+            ResidualBlock(2, 4),
+            StyleGANSynthesis(4, 8, 3, 32, 8),
+            StyleGANGenerator(4, 4, 8, 1, 2, 32, 8, 3),
+            StyleGANDiscriminator(8, 3, 32, 8, num_classes=2, mbstd_group_size=2),
+        ):
             with self.subTest(layer=type(layer).__name__):
                 round_trip(self, layer)
 
@@ -57,10 +75,11 @@ class EqualizedTest(tf.test.TestCase):
             conv = EqualizedConv2D(5, kernel_size, down=True, activation="lrelu")
             conv.build(x.shape)
             conv.bias.assign(tf.range(5, dtype=tf.float32))
-            plain = tf.nn.conv2d(x, conv.kernel / math.sqrt(3 * kernel_size ** 2), 1, "SAME")
+            plain = tf.nn.conv2d(x, conv.kernel / math.sqrt(3 * kernel_size**2), 1, "SAME")
             expected = tf.nn.avg_pool2d(plain, 2, 2, "VALID") + conv.bias
-            self.assertAllClose(conv(x), tf.nn.leaky_relu(expected, 0.2) * math.sqrt(2.0),
-                                atol=1e-5)
+            self.assertAllClose(
+                conv(x), tf.nn.leaky_relu(expected, 0.2) * math.sqrt(2.0), atol=1e-5
+            )
 
 
 class ModulatedConvTest(tf.test.TestCase):
@@ -82,9 +101,9 @@ class ModulatedConvTest(tf.test.TestCase):
         styles = conv.styles(w).numpy()
         for example in range(2):
             weight = conv.kernel.numpy() * styles[example][None, None, :, None]
-            weight /= np.sqrt(np.sum(weight ** 2, axis=(0, 1, 2), keepdims=True) + 1e-8)
-            expected = tf.nn.conv2d(x[example:example + 1], weight, 1, "SAME")
-            self.assertAllClose(y[example:example + 1], expected, atol=1e-5)
+            weight /= np.sqrt(np.sum(weight**2, axis=(0, 1, 2), keepdims=True) + 1e-8)
+            expected = tf.nn.conv2d(x[example : example + 1], weight, 1, "SAME")
+            self.assertAllClose(y[example : example + 1], expected, atol=1e-5)
 
     def test_upsampling_and_to_rgb_skip(self):
         x, w = tf.ones([2, 4, 4, 3]), tf.ones([2, 5])
@@ -124,8 +143,9 @@ class MappingNetworkTest(tf.test.TestCase):
         self.assertAllClose(mapping.w_avg, 0.005 * tf.reduce_mean(w, 0), atol=1e-6)
         for row in tf.unstack(mapping(z, labels=labels, truncation_psi=0.0)):
             self.assertAllClose(row, mapping.w_avg)
-        self.assertAllClose(mapping(z, labels=labels, truncation_psi=0.5),
-                            0.5 * (w + mapping.w_avg), atol=1e-6)
+        self.assertAllClose(
+            mapping(z, labels=labels, truncation_psi=0.5), 0.5 * (w + mapping.w_avg), atol=1e-6
+        )
         with self.assertRaisesRegex(ValueError, "class-conditional"):
             mapping(z)
 
@@ -157,8 +177,11 @@ class NetworksTest(tf.test.TestCase):
         self.assertEqual(images.shape, (2, 16, 16, 3))
         self.assertEqual(StyleGANDiscriminator(16, 3, 64, 8)(images).shape, (2,))
         for bad in (4, 30, 512):
-            with self.assertRaisesRegex(ValueError, r"power of two from 8 to 256 \(8, 16, 32, "
-                                                    r"64, 128, 256\), got " + str(bad)):
+            with self.assertRaisesRegex(
+                ValueError,
+                r"power of two from 8 to 256 \(8, 16, 32, "
+                r"64, 128, 256\), got " + str(bad),
+            ):
                 StyleGANGenerator(resolution=bad)
             with self.assertRaisesRegex(ValueError, "power of two from 8 to 256"):
                 StyleGANDiscriminator(resolution=bad)

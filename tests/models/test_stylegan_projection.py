@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import tensorflow as tf
-
 from test_stylegan import latents, tiny_stylegan
+
 from tfgen.models.stylegan import projection as projection_lib
 
 
@@ -28,8 +28,11 @@ class ScheduleTest(tf.test.TestCase):
 class NoiseTest(tf.test.TestCase):
     def test_regularization_penalises_correlated_noise(self):
         white = [tf.Variable(tf.random.stateless_normal([1, 16, 16, 1], seed=[0, 0]))]
-        smooth = [tf.Variable(tf.image.resize(
-            tf.random.stateless_normal([1, 4, 4, 1], seed=[0, 1]), [16, 16]))]
+        smooth = [
+            tf.Variable(
+                tf.image.resize(tf.random.stateless_normal([1, 4, 4, 1], seed=[0, 1]), [16, 16])
+            )
+        ]
         projection_lib.normalize_noise(white + smooth)
         self.assertLess(float(projection_lib.noise_regularization(white)), 0.01)
         self.assertGreater(float(projection_lib.noise_regularization(smooth)), 1.0)
@@ -55,8 +58,9 @@ class ProjectTest(tf.test.TestCase):
         self.target = self.gan.synthesize(self.w)[0].numpy()
 
     def test_projection_reproduces_a_generated_image(self):
-        result = projection_lib.project(self.gan, self.target, steps=300, w_avg_samples=1000,
-                                        progress_every=100)
+        result = projection_lib.project(
+            self.gan, self.target, steps=300, w_avg_samples=1000, progress_every=100
+        )
         generator = self.gan.sampling_generator
         self.assertEqual(result.w.shape, (generator.w_dim,))
         self.assertEqual(result.ws.shape, (generator.num_ws, generator.w_dim))
@@ -80,15 +84,17 @@ class ProjectTest(tf.test.TestCase):
             self.assertAllClose(np.mean(np.square(noise)), 1.0, atol=1e-4)
 
     def test_feature_distance_on_the_native_size(self):
-        features_model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(),
-                                           keras.layers.Dense(3)])
+        features_model = keras.Sequential(
+            [keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+        )
         distance = projection_lib.FeatureDistance(features_model, image_fit="pad")
         images = tf.random.stateless_uniform([2, 8, 8, 1], seed=[2, 0])
         self.assertAllEqual(distance.to_native(images), images[:, 1:7, 1:7])
         resized = projection_lib.FeatureDistance(features_model, image_fit="resize")
         self.assertEqual(resized.to_native(images).shape, (2, 6, 6, 1))
-        result = projection_lib.project(self.gan, self.target, steps=10, w_avg_samples=100,
-                                        feature_distance=distance)
+        result = projection_lib.project(
+            self.gan, self.target, steps=10, w_avg_samples=100, feature_distance=distance
+        )
         self.assertBetween(result.feature_distance, 0.0, 4.0)
         self.assertEqual(result.progress_steps[-1], 10)
 
@@ -97,14 +103,18 @@ class ProjectTest(tf.test.TestCase):
         conditional.sampling_generator.mapping.w_avg.assign([1.0, 2.0, 3.0, 4.0])  # Not used.
         z = tf.random.stateless_normal([100, 4], seed=[123, 0])
         w_avg = tf.reduce_mean(conditional.map_z(z, tf.fill([100], 2)), axis=0)
-        result = projection_lib.project(conditional, self.target, steps=2, labels=2,
-                                        w_avg_samples=100)
+        result = projection_lib.project(
+            conditional, self.target, steps=2, labels=2, w_avg_samples=100
+        )
         start = conditional.synthesize(w_avg[None], _initial_noise(conditional.sampling_generator))
         self.assertAllClose(result.progress[0], start[0], atol=1e-5)
 
     def test_bad_input(self):
-        with self.assertRaisesRegex(ValueError, r"shaped \(6, 6, 1\); this model makes "
-                                                r"\(8, 8, 1\) images"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"shaped \(6, 6, 1\); this model makes "
+            r"\(8, 8, 1\) images",
+        ):
             projection_lib.project(self.gan, np.zeros((6, 6, 1)), steps=1)
         with self.assertRaisesRegex(ValueError, "steps must be a positive integer"):
             projection_lib.project(self.gan, self.target, steps=0)
@@ -115,5 +125,7 @@ class ProjectTest(tf.test.TestCase):
 
 def _initial_noise(generator, seed=0):
     """The noise maps `project` starts from with `seed`."""
-    return [tf.random.stateless_normal([1, *shape], seed=[seed, 1 + index])
-            for index, shape in enumerate(generator.synthesis.noise_shapes)]
+    return [
+        tf.random.stateless_normal([1, *shape], seed=[seed, 1 + index])
+        for index, shape in enumerate(generator.synthesis.noise_shapes)
+    ]

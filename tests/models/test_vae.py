@@ -29,7 +29,8 @@ class ElboTest(tf.test.TestCase):
         loc, scale = params[:, :3], np.log1p(np.exp(params[:, 3:])) + 1e-5
         logits = model.decoder(loc + scale * noise).numpy()
         expected_distortion = -np.sum(
-            images * log_sigmoid(logits) + (1 - images) * log_sigmoid(-logits), axis=(1, 2, 3))
+            images * log_sigmoid(logits) + (1 - images) * log_sigmoid(-logits), axis=(1, 2, 3)
+        )
         expected_rate = np.sum(0.5 * (loc**2 + scale**2 - 1) - np.log(scale), axis=1)
         self.assertAllClose(distortion, expected_distortion, rtol=1e-5)
         self.assertAllClose(rate, expected_rate, rtol=1e-5, atol=1e-6)
@@ -47,7 +48,9 @@ class ElboTest(tf.test.TestCase):
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         images = np.ones((4, 8, 8, 1), "float32")
         seeds = np.stack([np.zeros(4), np.arange(4)], 1).astype("int64")
-        logs = model.evaluate({"image": images, "seed": seeds}, batch_size=4, return_dict=True, verbose=0)
+        logs = model.evaluate(
+            {"image": images, "seed": seeds}, batch_size=4, return_dict=True, verbose=0
+        )
         self.assertAllClose(logs["loss"], logs["distortion"] + logs["rate"], rtol=1e-6)
         self.assertGreater(logs["rate"], 0.0)
 

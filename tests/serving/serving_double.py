@@ -31,12 +31,10 @@ import dataclasses
 import os
 import re
 import sys
-from typing import Dict, List
 
 import grpc
 import numpy as np
 import tensorflow as tf
-
 from serving_double_models import (
     ModelRepository,
     ModelSpec,
@@ -204,7 +202,7 @@ class PredictResult:
 
     servable: ServedVersion
     signature_key: str
-    outputs: Dict[str, np.ndarray]
+    outputs: dict[str, np.ndarray]
 
 
 def predict(repository, spec, signature_name, inputs, output_filter=()):
@@ -296,7 +294,7 @@ class ServingDouble:
             config = config_for_models(self._models)
         self.repository = ModelRepository(config, self._allow_labels)
         self._rest_server = serving_double_rest.start_rest_server(self.repository)
-        self.rest_address = "127.0.0.1:%d" % self._rest_server.server_address[1]
+        self.rest_address = f"127.0.0.1:{self._rest_server.server_address[1]}"
         self._grpc_server, grpc_port = serving_double_grpc.start_grpc_server(
             self.repository, self._grpc_workers
         )
@@ -320,4 +318,4 @@ class ServingDouble:
         self.stop()
 
 
-__all__: List[str] = ["ServingDouble", "ServingError", "ModelSpec", "ModelRepository", "predict"]
+__all__: list[str] = ["ServingDouble", "ServingError", "ModelSpec", "ModelRepository", "predict"]

@@ -22,10 +22,9 @@ import urllib.request
 
 import numpy as np
 import tensorflow as tf
+from serving_double import ServingDouble
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2
-
-from serving_double import ServingDouble
 
 MODEL = "gen"  # versions 1 and 2, labels stable=1 and canary=2
 LATEST_ONLY_MODEL = "gen_latest"  # same base path, default policy: version 2 only

@@ -12,6 +12,8 @@ from concurrent import futures
 import grpc
 import numpy as np
 import tensorflow as tf
+from serving_double import predict
+from serving_double_models import ModelSpec, ServingError, invalid_argument
 from tensorflow_serving.apis import (
     get_model_metadata_pb2,
     get_model_status_pb2,
@@ -19,9 +21,6 @@ from tensorflow_serving.apis import (
     predict_pb2,
     prediction_service_pb2_grpc,
 )
-
-from serving_double import predict
-from serving_double_models import ModelSpec, ServingError, invalid_argument
 
 SIGNATURE_DEF_FIELD = "signature_def"
 # `Tensor::AsProtoField` puts values in typed fields, not `tensor_content`.

@@ -15,9 +15,8 @@ import math
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import types_pb2
-
 from serving_double_models import ServingError, data_type_string, invalid_argument
+from tensorflow.core.framework import types_pb2
 
 _INT_RANGES = {
     types_pb2.DT_INT32: (-(2**31), 2**31 - 1),

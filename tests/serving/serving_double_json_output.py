@@ -11,10 +11,8 @@ import json
 
 import numpy as np
 import tensorflow as tf
-
 from serving_double_json import format_decimal
 from serving_double_models import data_type_string, invalid_argument
-
 
 # ------------------------------------------------------------- tensors to JSON
 
@@ -27,7 +25,7 @@ def scalar_to_json(value, dtype, string_as_bytes):
         return format_decimal(float(value), single_precision=False)
     if dtype == np.bool_:
         return "true" if value else "false"
-    if dtype == object:
+    if dtype == object:  # noqa: E721 (a NumPy dtype equals `object`, it is not it)
         if not string_as_bytes:
             try:
                 return json.dumps(value.decode("utf-8"), ensure_ascii=False)

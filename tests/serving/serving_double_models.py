@@ -10,7 +10,7 @@ applies the `ServableVersionPolicy`, loads the served versions and resolves a
 
 import dataclasses
 import os
-from typing import Dict, Mapping, Optional
+from collections.abc import Mapping
 
 import grpc
 import tensorflow as tf
@@ -58,8 +58,8 @@ class ModelSpec:
     """
 
     name: str
-    version: Optional[int] = None
-    label: Optional[str] = None
+    version: int | None = None
+    label: str | None = None
 
 
 @dataclasses.dataclass
@@ -84,8 +84,8 @@ class ServedModel:
     """All served versions of one model plus its version labels."""
 
     name: str
-    versions: Dict[int, ServedVersion]
-    labels: Dict[str, int]
+    versions: dict[int, ServedVersion]
+    labels: dict[str, int]
 
 
 def read_model_server_config(path):

@@ -17,12 +17,11 @@ import urllib.parse
 
 import grpc
 from google.protobuf import json_format
-from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2, model_pb2
-
 from serving_double import DEFAULT_SIGNATURE, predict
 from serving_double_json import parse_predict_request
 from serving_double_json_output import columnar_format_json, row_format_json
 from serving_double_models import ModelSpec, ServingError, invalid_argument
+from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2, model_pb2
 
 # `ToHTTPStatusCode` in model_servers/http_server.cc.
 HTTP_STATUS_FOR_CODE = {

@@ -13,11 +13,11 @@ import pytest
 import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
-
-from tfgen.cli import export as export_cli
-from tfgen import serving
 from test_saved_model import TinyVAEExportCase, tiny_vae
 from test_tflite import train_tiny_run
+
+from tfgen import serving
+from tfgen.cli import export as export_cli
 
 
 def parse_config(path):
@@ -36,8 +36,10 @@ class ModelConfigTest(tf.test.TestCase):
     def test_created_with_one_entry_serving_the_latest_version(self):
         serving.update_model_config(self.path, "vae", "/srv/models/vae")
         (entry,) = parse_config(self.path).model_config_list.config
-        self.assertEqual((entry.name, entry.base_path, entry.model_platform),
-                         ("vae", "/srv/models/vae", "tensorflow"))
+        self.assertEqual(
+            (entry.name, entry.base_path, entry.model_platform),
+            ("vae", "/srv/models/vae", "tensorflow"),
+        )
         self.assertEqual(entry.model_version_policy.latest.num_versions, 1)
         self.assertStartsWith(self.path.read_text(), "# TensorFlow Serving model config")
 
@@ -61,14 +63,16 @@ class ModelConfigTest(tf.test.TestCase):
 
     def test_a_broken_file_is_reported_and_left_unchanged(self):
         self.path.write_text("model_config_list { config { nmae: 'x' } }")
-        with self.assertRaisesRegex(ValueError, r"models\.config is not a valid TF Serving model "
-                                                r"config: .*nmae"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"models\.config is not a valid TF Serving model "
+            r"config: .*nmae",
+        ):
             serving.update_model_config(self.path, "vae", "/a/vae")
         self.assertEqual(self.path.read_text(), "model_config_list { config { nmae: 'x' } }")
 
 
 class VersionHousekeepingTest(TinyVAEExportCase):
-
     def test_keep_removes_the_oldest_versions(self):
         for _ in range(4):
             serving.export_saved_model(self.model, self.base, "vae")
@@ -79,8 +83,12 @@ class VersionHousekeepingTest(TinyVAEExportCase):
 
     def test_the_next_export_removes_directories_of_dead_exports_only(self):
         model_dir = self.base / "vae"
-        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         abandoned = model_dir / f".tmp-{dead}-0123abcd"
         running = model_dir / f".tmp-{os.getppid()}-0123abcd"  # A live process's export.
         for directory in (abandoned, running):
@@ -130,13 +138,18 @@ class ExportRunLayoutTest(tf.test.TestCase):
         self.assertEqual(serving.versions(out / "vae-tiny"), [2, 3])
         self.assertIn("removed:    versions 1 (--keep)", printed)
         self.assertIn(f"--model_config_file={deploy / 'models.config'}", printed)
-        self.assertEqual(entries(deploy / "models.config")["vae-tiny"].base_path,
-                         str(out.resolve() / "vae-tiny"))
+        self.assertEqual(
+            entries(deploy / "models.config")["vae-tiny"].base_path, str(out.resolve() / "vae-tiny")
+        )
         version_dir = out / "vae-tiny" / "3"
-        self.assertEqual(sorted(p.name for p in (version_dir / "tflite").iterdir()),
-                         ["decode.dynamic_range.tflite", "parity.json"])
-        self.assertIn("| `pixel_means` | float32 | [?, 8, 8, 1] |",
-                      (version_dir / "signatures.md").read_text())
+        self.assertEqual(
+            sorted(p.name for p in (version_dir / "tflite").iterdir()),
+            ["decode.dynamic_range.tflite", "parity.json"],
+        )
+        self.assertIn(
+            "| `pixel_means` | float32 | [?, 8, 8, 1] |",
+            (version_dir / "signatures.md").read_text(),
+        )
 
         # A second name, for a container whose models live under /models.
         self.export("--out", str(out), "--name", "other", "--serving-base-path", "/models/")
@@ -155,11 +168,14 @@ class ExportRunLayoutTest(tf.test.TestCase):
         # Killed while the SavedModel is being written, then while TFLite files are converted.
         for stage in ("saved_model", "tflite"):
             with self.subTest(killed_during=stage):
-                self.kill_export_when(out, lambda tmp: stage == "saved_model" or
-                                      (tmp / "tflite").exists())
+                self.kill_export_when(
+                    out,
+                    lambda tmp, stage=stage: stage == "saved_model" or (tmp / "tflite").exists(),
+                )
                 self.assertEqual(serving.versions(model_dir), [])
-                self.assertEqual([p.name for p in model_dir.iterdir() if not p.name.startswith(".")],
-                                 [])
+                self.assertEqual(
+                    [p.name for p in model_dir.iterdir() if not p.name.startswith(".")], []
+                )
                 self.assertFalse((out.parent / "models.config").exists())
         self.export("--out", str(out), "--tflite")
         self.assertEqual(sorted(p.name for p in model_dir.iterdir()), ["1"])  # Leftovers removed.
@@ -168,8 +184,19 @@ class ExportRunLayoutTest(tf.test.TestCase):
     def kill_export_when(self, out, ready):
         """Starts `python -m tfgen.export`, SIGKILLs it once a temporary dir satisfies `ready`."""
         process = subprocess.Popen(
-            [sys.executable, "-m", "tfgen.export", "--run", str(self.run_dir), "--out", str(out),
-             "--tflite"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "tfgen.export",
+                "--run",
+                str(self.run_dir),
+                "--out",
+                str(out),
+                "--tflite",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 120
         try:
             while time.monotonic() < deadline and process.poll() is None:
@@ -181,8 +208,9 @@ class ExportRunLayoutTest(tf.test.TestCase):
         finally:
             process.kill()
             process.wait()
-        self.assertEqual(process.returncode, -signal.SIGKILL,
-                         "the export ended before it could be killed")
+        self.assertEqual(
+            process.returncode, -signal.SIGKILL, "the export ended before it could be killed"
+        )
 
 
 class NonFiniteWeightsTest(tf.test.TestCase):
@@ -193,7 +221,10 @@ class NonFiniteWeightsTest(tf.test.TestCase):
         value = variable.numpy()
         value.flat[0] = float("nan")
         variable.assign(value)
-        with self.assertRaisesRegex(ValueError, rf"the test model has NaN or infinite weights in "
-                                                rf"1 variable\(s\) \({variable.path}\); nothing "
-                                                rf"was exported"):
+        with self.assertRaisesRegex(
+            ValueError,
+            rf"the test model has NaN or infinite weights in "
+            rf"1 variable\(s\) \({variable.path}\); nothing "
+            rf"was exported",
+        ):
             serving.check_finite_weights(model, "test model")

@@ -44,17 +44,28 @@ LOAD_SCRIPT = textwrap.dedent("""
 """)
 
 
-def train_tiny_labelled_run(directory, config_class, size, labels, train=32, test=16,
-                            **overrides):
+def train_tiny_labelled_run(directory, config_class, size, labels, train=32, test=16, **overrides):
     """A 2-step run in `directory/run` on random `size`x`size` images, labels 0..`labels`-1."""
     rng = np.random.default_rng(0)
     npz = Path(directory) / "digits.npz"
-    np.savez(npz, x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
-             y_train=np.arange(train) % labels, y_test=np.arange(test) % labels,
-             x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8))
-    config = config_lib.resolve(config_class, dict(
-        dataset=f"npz:{npz}", epochs=1, steps_per_epoch=2, validation_steps=1,
-        sample_grid_size=2, **overrides))
+    np.savez(
+        npz,
+        x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
+        y_train=np.arange(train) % labels,
+        y_test=np.arange(test) % labels,
+        x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8),
+    )
+    config = config_lib.resolve(
+        config_class,
+        dict(
+            dataset=f"npz:{npz}",
+            epochs=1,
+            steps_per_epoch=2,
+            validation_steps=1,
+            sample_grid_size=2,
+            **overrides,
+        ),
+    )
     return training.train(config, run_dir=Path(directory) / "run", verbose=0)
 
 
@@ -64,10 +75,15 @@ class CGANExportTest(tf.test.TestCase):
         super().setUpClass()
         cls.tmp = Path(tempfile.mkdtemp(prefix="gan-export-"))
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
-        cls.result = train_tiny_labelled_run(cls.tmp, CGANConfig, size=8, labels=NUM_CLASSES,
-                                             batch_size=8, latent_dim=4, filters=2)
-        cls.report = serving.export_run(cls.result.run_dir, out=cls.tmp / "models", tflite=True,
-                                        quantizations=list(serving.QUANTIZATIONS))
+        cls.result = train_tiny_labelled_run(
+            cls.tmp, CGANConfig, size=8, labels=NUM_CLASSES, batch_size=8, latent_dim=4, filters=2
+        )
+        cls.report = serving.export_run(
+            cls.result.run_dir,
+            out=cls.tmp / "models",
+            tflite=True,
+            quantizations=list(serving.QUANTIZATIONS),
+        )
 
     def test_signatures(self):
         signatures = self.report.signatures
@@ -97,7 +113,12 @@ class CGANExportTest(tf.test.TestCase):
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         result = subprocess.run(
             [sys.executable, "load.py", str(self.report.version_dir.resolve()), "z.npz", "out.npz"],
-            cwd=work, env=env, capture_output=True, text=True, timeout=180)
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         report = json.loads(result.stdout.strip().splitlines()[-1])
         self.assertFalse(report["tfgen_imported"])
@@ -105,6 +126,7 @@ class CGANExportTest(tf.test.TestCase):
         out = np.load(work / "out.npz")
         model = self.result.model
         self.assertAllClose(out["generate"], model.generate(z, [0, 1, 2, 9]), atol=1e-6)
-        self.assertAllClose(out["sample_label3"], model.sample_images(4, 7, labels=[3] * 4),
-                            atol=1e-6)
+        self.assertAllClose(
+            out["sample_label3"], model.sample_images(4, 7, labels=[3] * 4), atol=1e-6
+        )
         self.assertAllClose(out["serving_default"], model.sample_images(4, 7), atol=1e-6)

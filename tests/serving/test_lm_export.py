@@ -20,8 +20,10 @@ from tfgen.text import CharTokenizer, SubwordTokenizer
 CONTEXT = 32
 NEW = 12
 PROMPTS = ["ROMEO: ", "the fox"]
-TEXT = ("ROMEO: But soft, what light through yonder window breaks?\n"
-        "JULIET: the quick brown fox jumps over the lazy dog, 0123456789.\n") * 3
+TEXT = (
+    "ROMEO: But soft, what light through yonder window breaks?\n"
+    "JULIET: the quick brown fox jumps over the lazy dog, 0123456789.\n"
+) * 3
 
 # Runs in a fresh interpreter: TensorFlow (and, for subword models, tensorflow_text) only.
 LOAD_SCRIPT = textwrap.dedent("""
@@ -79,9 +81,20 @@ def start_fresh_process(kind, version_dirs, work):
     script.write_text(LOAD_SCRIPT)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.Popen(
-        [sys.executable, str(script), kind, json.dumps(PROMPTS), str(NEW),
-         *[str(Path(d).resolve()) for d in version_dirs]],
-        cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            str(script),
+            kind,
+            json.dumps(PROMPTS),
+            str(NEW),
+            *[str(Path(d).resolve()) for d in version_dirs],
+        ],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish(process):
@@ -93,8 +106,14 @@ def finish(process):
 
 def call_generate(signature, prompts, new=NEW, **params):
     n = len(prompts)
-    inputs = {"prompt": prompts, "max_new_tokens": [new] * n, "temperature": [0.0] * n,
-              "top_k": [0] * n, "top_p": [1.0] * n, "seed": [0] * n}
+    inputs = {
+        "prompt": prompts,
+        "max_new_tokens": [new] * n,
+        "temperature": [0.0] * n,
+        "top_k": [0] * n,
+        "top_p": [1.0] * n,
+        "seed": [0] * n,
+    }
     inputs.update(params)
     dtypes = {"prompt": tf.string, "temperature": tf.float32, "top_p": tf.float32}
     out = signature(**{k: tf.constant(v, dtypes.get(k, tf.int32)) for k, v in inputs.items()})
@@ -112,13 +131,33 @@ class CharModelExportTest(tf.test.TestCase):
         tokenizer = CharTokenizer.train([TEXT])
         vocab = tokenizer.vocab_size
         cls.models = {
-            "gpt": randomized(GPT(vocab_size=vocab, context_length=CONTEXT, n_layer=1, n_head=2,
-                                  n_embd=16, tokenizer=tokenizer), 1.0),
-            "lstm": randomized(CharLSTM(vocab_size=vocab, context_length=CONTEXT, embedding_dim=8,
-                                        units=16, num_layers=1, tokenizer=tokenizer), 1.0),
+            "gpt": randomized(
+                GPT(
+                    vocab_size=vocab,
+                    context_length=CONTEXT,
+                    n_layer=1,
+                    n_head=2,
+                    n_embd=16,
+                    tokenizer=tokenizer,
+                ),
+                1.0,
+            ),
+            "lstm": randomized(
+                CharLSTM(
+                    vocab_size=vocab,
+                    context_length=CONTEXT,
+                    embedding_dim=8,
+                    units=16,
+                    num_layers=1,
+                    tokenizer=tokenizer,
+                ),
+                1.0,
+            ),
         }
-        cls.dirs = {name: serving.export_saved_model(model, cls.tmp / "models", name)
-                    for name, model in cls.models.items()}
+        cls.dirs = {
+            name: serving.export_saved_model(model, cls.tmp / "models", name)
+            for name, model in cls.models.items()
+        }
         # The fresh process runs while the other tests use the second core.
         cls.process = start_fresh_process("char", cls.dirs.values(), cls.tmp)
         cls.addClassCleanup(lambda: cls.process.poll() is None and cls.process.kill())
@@ -133,39 +172,57 @@ class CharModelExportTest(tf.test.TestCase):
                 expected = model.generate_text(PROMPTS, sampler="greedy", max_new_tokens=NEW)
                 self.assertEqual(result["greedy"]["completion"], expected)
                 self.assertGreater(len(set(expected[0])), 1)  # Not one repeated token.
-                self.assertEqual(result["greedy"]["text"],
-                                 [p + c for p, c in zip(PROMPTS, expected)])
+                self.assertEqual(
+                    result["greedy"]["text"], [p + c for p, c in zip(PROMPTS, expected)]
+                )
                 self.assertEqual(result["default"], result["greedy"])
                 self.assertEqual(result["seed3"], result["seed3_again"])
                 self.assertNotEqual(result["seed3"], result["seed4"])
                 self.assertIn("the prompt is empty", result["empty_error"])
                 self.assertIn(f"more tokens than context_length {CONTEXT}", result["long_error"])
         gpt = results[str(self.dirs["gpt"].resolve())]
-        self.assertIn(f"prompt tokens + max_new_tokens exceeds context_length {CONTEXT}",
-                      gpt["overlong_error"])
+        self.assertIn(
+            f"prompt tokens + max_new_tokens exceeds context_length {CONTEXT}",
+            gpt["overlong_error"],
+        )
         lstm = results[str(self.dirs["lstm"].resolve())]
         self.assertEqual(lstm["overlong_error"], "")  # An LSTM has no total-length limit.
 
     def test_signatures(self):
         described = serving.describe_signatures(self.dirs["gpt"])
-        self.assertEqual(sorted(described), ["decode_step", "generate", "logits",
-                                             "next_token_logits", "serving_default"])
+        self.assertEqual(
+            sorted(described),
+            ["decode_step", "generate", "logits", "next_token_logits", "serving_default"],
+        )
         self.assertEqual(described["serving_default"], described["generate"])
         generate = {k: serving.format_spec(s) for k, s in described["generate"]["inputs"].items()}
-        self.assertEqual(generate, {"prompt": "string [?]", "max_new_tokens": "int32 [?]",
-                                    "temperature": "float32 [?]", "top_k": "int32 [?]",
-                                    "top_p": "float32 [?]", "seed": "int32 [?]"})
+        self.assertEqual(
+            generate,
+            {
+                "prompt": "string [?]",
+                "max_new_tokens": "int32 [?]",
+                "temperature": "float32 [?]",
+                "top_k": "int32 [?]",
+                "top_p": "float32 [?]",
+                "seed": "int32 [?]",
+            },
+        )
         outputs = described["generate"]["outputs"]
-        self.assertEqual({k: serving.format_spec(s) for k, s in outputs.items()},
-                         {"completion": "string [?]", "text": "string [?]"})
+        self.assertEqual(
+            {k: serving.format_spec(s) for k, s in outputs.items()},
+            {"completion": "string [?]", "text": "string [?]"},
+        )
         vocab = self.models["gpt"].vocab_size
         step = described["decode_step"]
-        self.assertEqual(serving.format_spec(step["inputs"]["cache"]),
-                         f"float32 [?, 1, 2, {CONTEXT}, 2, 8]")
+        self.assertEqual(
+            serving.format_spec(step["inputs"]["cache"]), f"float32 [?, 1, 2, {CONTEXT}, 2, 8]"
+        )
         self.assertEqual(serving.format_spec(step["inputs"]["position"]), "int32 []")
         self.assertEqual(serving.format_spec(step["outputs"]["logits"]), f"float32 [?, {vocab}]")
-        self.assertEqual(serving.format_spec(described["next_token_logits"]["outputs"]["logits"]),
-                         f"float32 [?, {vocab}]")
+        self.assertEqual(
+            serving.format_spec(described["next_token_logits"]["outputs"]["logits"]),
+            f"float32 [?, {vocab}]",
+        )
         serving.check_predict_method(self.dirs["gpt"])
         documented = serving.signatures_markdown(self.dirs["gpt"], "gpt", "generate")
         self.assertIn("| `prompt` | string | [?] |", documented)
@@ -176,11 +233,19 @@ class CharModelExportTest(tf.test.TestCase):
         mixed = call_generate(generate, PROMPTS, temperature=[0.0, 1.0], seed=[0, 5])
         greedy = call_generate(generate, PROMPTS)
         self.assertEqual(mixed["completion"][0], greedy["completion"][0])
-        once = call_generate(generate, PROMPTS, max_new_tokens=[3], temperature=[0.0],
-                             top_k=[0], top_p=[1.0], seed=[0])
+        once = call_generate(
+            generate,
+            PROMPTS,
+            max_new_tokens=[3],
+            temperature=[0.0],
+            top_k=[0],
+            top_p=[1.0],
+            seed=[0],
+        )
         self.assertEqual(once["completion"], [c[:3] for c in greedy["completion"]])
-        with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
-                                    "temperature must have one value per prompt"):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, "temperature must have one value per prompt"
+        ):
             call_generate(generate, PROMPTS * 2, temperature=[0.0, 0.0])
         with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "max_new_tokens must be >= 1"):
             call_generate(generate, PROMPTS, new=0)
@@ -191,34 +256,44 @@ class CharModelExportTest(tf.test.TestCase):
             with self.subTest(model=name):
                 signatures = self.loaded[name].signatures
                 expected = model(tokens)
-                self.assertAllClose(signatures["next_token_logits"](tokens=tokens)["logits"],
-                                    expected[:, -1], atol=1e-5)
-                self.assertAllClose(signatures["logits"](tokens=tokens)["logits"], expected,
-                                    atol=1e-5)
+                self.assertAllClose(
+                    signatures["next_token_logits"](tokens=tokens)["logits"],
+                    expected[:, -1],
+                    atol=1e-5,
+                )
+                self.assertAllClose(
+                    signatures["logits"](tokens=tokens)["logits"], expected, atol=1e-5
+                )
                 cache = model.initial_cache(2)
                 for position in range(tokens.shape[1]):
-                    out = signatures["decode_step"](token=tokens[:, position],
-                                                    position=tf.constant(position), cache=cache)
+                    out = signatures["decode_step"](
+                        token=tokens[:, position], position=tf.constant(position), cache=cache
+                    )
                     cache = out["cache"]
                     self.assertAllClose(out["logits"], expected[:, position], atol=1e-5)
         gpt = self.loaded["gpt"].signatures
-        with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
-                                    f"tokens is longer than context_length {CONTEXT}"):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, f"tokens is longer than context_length {CONTEXT}"
+        ):
             gpt["next_token_logits"](tokens=tf.zeros([1, CONTEXT + 1], tf.int32))
         with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "tokens is empty"):
             gpt["logits"](tokens=tf.zeros([1, 0], tf.int32))
-        with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
-                                    f"position must be below context_length {CONTEXT}"):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, f"position must be below context_length {CONTEXT}"
+        ):
             gpt["decode_step"](
-                token=tokens[:, 0], position=tf.constant(CONTEXT),
-                cache=self.models["gpt"].initial_cache(2))
+                token=tokens[:, 0],
+                position=tf.constant(CONTEXT),
+                cache=self.models["gpt"].initial_cache(2),
+            )
 
     def test_tflite_decode_step_matches_the_saved_model(self):
         for name, model in self.models.items():
             with self.subTest(model=name):
                 out_dir = self.tmp / "tflite" / name
-                paths = serving.write_tflite_files(self.dirs[name], model.tflite_endpoints,
-                                                   ["float32"], out_dir=out_dir)
+                paths = serving.write_tflite_files(
+                    self.dirs[name], model.tflite_endpoints, ["float32"], out_dir=out_dir
+                )
                 self.assertEqual([p.name for p in paths], ["decode_step.float32.tflite"])
                 parity = serving.tflite_parity(self.dirs[name], paths, batch_size=4)
                 print(f"{name} TFLite parity: {parity}")
@@ -237,8 +312,17 @@ class SubwordModelExportTest(tf.test.TestCase):
     def test_fresh_process_with_tensorflow_text_generates_the_greedy_text(self):
         tmp = Path(self.create_tempdir().full_path)
         tokenizer = SubwordTokenizer.train([TEXT], vocab_size=60)
-        model = randomized(GPT(vocab_size=tokenizer.vocab_size, context_length=CONTEXT, n_layer=1,
-                               n_head=2, n_embd=16, tokenizer=tokenizer), 1.0)
+        model = randomized(
+            GPT(
+                vocab_size=tokenizer.vocab_size,
+                context_length=CONTEXT,
+                n_layer=1,
+                n_head=2,
+                n_embd=16,
+                tokenizer=tokenizer,
+            ),
+            1.0,
+        )
         version_dir = serving.export_saved_model(model, tmp / "models", "subword")
         process = start_fresh_process("subword", [version_dir], tmp)
         expected = model.generate_text(PROMPTS, sampler="greedy", max_new_tokens=NEW)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgen.cli import export as export_cli
 from tfgen import serving
+from tfgen.cli import export as export_cli
 from tfgen.models import VAE
 
 IMAGE_SHAPE = (8, 8, 1)
@@ -48,7 +48,6 @@ class TinyVAEExportCase(tf.test.TestCase):
 
 
 class VersionLayoutTest(TinyVAEExportCase):
-
     def test_first_export_is_version_1(self):
         version_dir = serving.export_saved_model(self.model, self.base, "vae")
         self.assertEqual(version_dir, self.base / "vae" / "1")
@@ -66,8 +65,10 @@ class VersionLayoutTest(TinyVAEExportCase):
 
         self.assertEqual(version_dir.name, "3")
         # The leftover is untouched and this export left no temporary directory.
-        self.assertEqual(sorted(p.name for p in model_dir.iterdir()),
-                         [".tmp-1234-leftover", "1", "2", "3", "7", "latest"])
+        self.assertEqual(
+            sorted(p.name for p in model_dir.iterdir()),
+            [".tmp-1234-leftover", "1", "2", "3", "7", "latest"],
+        )
         self.assertEqual(serving.next_version(model_dir), 4)
 
     def test_version_taken_meanwhile_takes_the_next_number(self):
@@ -81,7 +82,8 @@ class VersionLayoutTest(TinyVAEExportCase):
             (model_dir / "1" / "saved_model.pb").write_bytes(b"someone else's")
 
         version_dir = serving.export_saved_model(
-            self.model, self.base, "vae", before_publish=concurrent_export)
+            self.model, self.base, "vae", before_publish=concurrent_export
+        )
 
         self.assertEqual(version_dir.name, "2")
         self.assertEqual((model_dir / "1" / "saved_model.pb").read_bytes(), b"someone else's")
@@ -154,7 +156,11 @@ class LoadWithoutTfgenTest(tf.test.TestCase):
     def test_saved_model_cli_lists_every_signature(self):
         result = subprocess.run(
             [str(BIN_DIR / "saved_model_cli"), "show", "--all", "--dir", str(self.version_dir)],
-            capture_output=True, text=True, timeout=120, check=True)
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         for name in ("sample", "decode", "encode", "reconstruct", "serving_default"):
             self.assertIn(f"signature_def['{name}']", result.stdout)
         self.assertIn("inputs['z'] tensor_info", result.stdout)
@@ -164,13 +170,15 @@ class LoadWithoutTfgenTest(tf.test.TestCase):
 
     def test_describe_signatures(self):
         described = serving.describe_signatures(self.version_dir)
-        self.assertEqual(sorted(described),
-                         ["decode", "encode", "reconstruct", "sample", "serving_default"])
+        self.assertEqual(
+            sorted(described), ["decode", "encode", "reconstruct", "sample", "serving_default"]
+        )
         self.assertEqual(described["serving_default"], described["sample"])
         decode = described["decode"]
         self.assertEqual(serving.format_spec(decode["inputs"]["z"]), f"float32 [?, {LATENT_DIM}]")
-        self.assertEqual(serving.format_spec(decode["outputs"]["pixel_means"]),
-                         "float32 [?, 8, 8, 1]")
+        self.assertEqual(
+            serving.format_spec(decode["outputs"]["pixel_means"]), "float32 [?, 8, 8, 1]"
+        )
         self.assertEqual(sorted(described["encode"]["outputs"]), ["mean", "stddev"])
         self.assertEqual(serving.format_spec(described["sample"]["inputs"]["num"]), "int32 []")
 
@@ -185,8 +193,19 @@ class LoadWithoutTfgenTest(tf.test.TestCase):
         (work / "load.py").write_text(FRESH_PROCESS_SCRIPT)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         result = subprocess.run(
-            [sys.executable, "load.py", str(self.version_dir.resolve()), "inputs.npz", "outputs.npz"],
-            cwd=work, env=env, capture_output=True, text=True, timeout=180)
+            [
+                sys.executable,
+                "load.py",
+                str(self.version_dir.resolve()),
+                "inputs.npz",
+                "outputs.npz",
+            ],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         report = json.loads(result.stdout.strip().splitlines()[-1])
         self.assertFalse(report["tfgen_imported"])
@@ -220,9 +239,11 @@ class ExportCliTest(tf.test.TestCase):
         with _captured_stderr() as stderr, self.assertRaises(SystemExit) as exit_:
             export_cli.main(["--run", run_dir, "--tflite", "float32,int8"])
         self.assertEqual(exit_.exception.code, 2)
-        self.assertIn("unknown quantization 'int8'; valid: float32, dynamic_range, float16 "
-                      "(dynamic = dynamic_range)",
-                      stderr.getvalue())
+        self.assertIn(
+            "unknown quantization 'int8'; valid: float32, dynamic_range, float16 "
+            "(dynamic = dynamic_range)",
+            stderr.getvalue(),
+        )
 
     def test_missing_run_exits_2(self):
         with _captured_stderr() as stderr, self.assertRaises(SystemExit) as exit_:
@@ -234,6 +255,9 @@ class ExportCliTest(tf.test.TestCase):
     def test_module_entry_point_exit_code(self):
         result = subprocess.run(
             [sys.executable, "-m", "tfgen.export", "--run", "/nonexistent/run"],
-            capture_output=True, text=True, timeout=120)
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.assertEqual(result.returncode, 2, result.stderr[-2000:])
         self.assertIn("error: /nonexistent/run is not a run directory", result.stderr)

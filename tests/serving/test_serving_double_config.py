@@ -11,7 +11,6 @@ import os
 import urllib.request
 
 import tensorflow as tf
-
 from serving_double import ServingDouble
 from serving_double_fixtures import TIMEOUT, ModelFixture
 

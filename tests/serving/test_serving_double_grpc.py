@@ -12,14 +12,6 @@ and servers come from `serving_double_fixtures.py`.
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow_serving.apis import (
-    get_model_metadata_pb2,
-    get_model_status_pb2,
-    model_service_pb2_grpc,
-    predict_pb2,
-    prediction_service_pb2_grpc,
-)
-
 from serving_double_fixtures import (
     LATENTS,
     MODEL,
@@ -27,6 +19,13 @@ from serving_double_fixtures import (
     DoubleServerMixin,
     RealServerMixin,
     requires_real_server,
+)
+from tensorflow_serving.apis import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
 )
 
 

@@ -16,7 +16,6 @@ import urllib.request
 import numpy as np
 import tensorflow as tf
 from google.protobuf import json_format
-
 from serving_double_fixtures import (
     LATENTS,
     LATEST_ONLY_MODEL,
@@ -198,7 +197,7 @@ class RestConformanceChecks:
         body = {"signature_name": "echo_bytes", "inputs": ["hi", "héllo"]}
         _, answer, _ = self.rest(f"/v1/models/{MODEL}:predict", body)
         expected = self.fixture.expected(
-            2, "echo_bytes", prompt=np.array(["hi".encode(), "héllo".encode()], object)
+            2, "echo_bytes", prompt=np.array([b"hi", "héllo".encode()], object)
         )
         self.assertEqual(
             answer["outputs"]["echo_bytes"],

@@ -15,8 +15,8 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 from tfgen import config as config_lib
-from tfgen.cli import export as export_cli
 from tfgen import serving, training
+from tfgen.cli import export as export_cli
 from tfgen.models import VAE, VAEConfig
 
 LATENT_DIM = 4
@@ -34,32 +34,45 @@ class TFLiteTest(tf.test.TestCase):
 
         def convert(tmp_dir):
             cls.seen_before_publish = serving.write_tflite_files(
-                tmp_dir, cls.model.tflite_endpoints, list(serving.QUANTIZATIONS))
+                tmp_dir, cls.model.tflite_endpoints, list(serving.QUANTIZATIONS)
+            )
 
-        cls.version_dir = serving.export_saved_model(cls.model, cls.base, "vae", before_publish=convert)
-        cls.files = {q: cls.version_dir / serving.TFLITE_DIR / f"decode.{q}.tflite"
-                     for q in serving.QUANTIZATIONS}
-        cls.parity = serving.tflite_parity(cls.version_dir, cls.files.values(), batch_size=8, seed=0)
+        cls.version_dir = serving.export_saved_model(
+            cls.model, cls.base, "vae", before_publish=convert
+        )
+        cls.files = {
+            q: cls.version_dir / serving.TFLITE_DIR / f"decode.{q}.tflite"
+            for q in serving.QUANTIZATIONS
+        }
+        cls.parity = serving.tflite_parity(
+            cls.version_dir, cls.files.values(), batch_size=8, seed=0
+        )
 
     def test_files_are_published_with_the_version(self):
-        self.assertEqual(sorted(p.name for p in (self.version_dir / "tflite").iterdir()),
-                         ["decode.dynamic_range.tflite", "decode.float16.tflite",
-                          "decode.float32.tflite"])
+        self.assertEqual(
+            sorted(p.name for p in (self.version_dir / "tflite").iterdir()),
+            ["decode.dynamic_range.tflite", "decode.float16.tflite", "decode.float32.tflite"],
+        )
         # Written inside the hidden temporary directory, visible only after the rename.
-        self.assertTrue(all(p.parent.parent.name.startswith(".tmp-") for p in self.seen_before_publish))
+        self.assertTrue(
+            all(p.parent.parent.name.startswith(".tmp-") for p in self.seen_before_publish)
+        )
         self.assertEqual(sorted(p.name for p in self.version_dir.parent.iterdir()), ["1"])
 
     def test_version_directory_stays_a_loadable_saved_model(self):
         self.assertTrue(tf.saved_model.contains_saved_model(str(self.version_dir)))
         loaded = tf.saved_model.load(str(self.version_dir))
         z = tf.random.stateless_normal([2, LATENT_DIM], seed=[1, 2])
-        self.assertAllClose(loaded.signatures["decode"](z=z)["pixel_means"],
-                            self.model.pixel_means(z), atol=1e-6)
+        self.assertAllClose(
+            loaded.signatures["decode"](z=z)["pixel_means"], self.model.pixel_means(z), atol=1e-6
+        )
 
     def test_litert_signature_keeps_names_and_a_dynamic_batch(self):
         interpreter = Interpreter(model_path=str(self.files["float32"]))
-        self.assertEqual(interpreter.get_signature_list(),
-                         {"decode": {"inputs": ["z"], "outputs": ["pixel_means"]}})
+        self.assertEqual(
+            interpreter.get_signature_list(),
+            {"decode": {"inputs": ["z"], "outputs": ["pixel_means"]}},
+        )
         self.assertAllEqual(interpreter.get_input_details()[0]["shape_signature"], [-1, LATENT_DIM])
 
     def test_float32_parity(self):
@@ -78,8 +91,9 @@ class TFLiteTest(tf.test.TestCase):
 
     def test_parity_at_other_batch_sizes(self):
         for batch_size in (1, 3):
-            parity = serving.tflite_parity(self.version_dir, [self.files["float32"]],
-                                           batch_size=batch_size, seed=1)
+            parity = serving.tflite_parity(
+                self.version_dir, [self.files["float32"]], batch_size=batch_size, seed=1
+            )
             self.assertLess(parity[self.files["float32"]].max_abs, 1e-5, batch_size)
 
     def test_litert_matches_the_keras_model(self):
@@ -89,8 +103,9 @@ class TFLiteTest(tf.test.TestCase):
 
     def test_fixed_batch_files_take_that_batch_and_keep_parity(self):
         out_dir = self.create_tempdir().full_path
-        (path,) = serving.write_tflite_files(self.version_dir, ["decode"], ["float32"],
-                                             out_dir=out_dir, batch_size=2)
+        (path,) = serving.write_tflite_files(
+            self.version_dir, ["decode"], ["float32"], out_dir=out_dir, batch_size=2
+        )
         self.assertEqual(path.name, "decode.float32.batch2.tflite")
         interpreter = Interpreter(model_path=str(path))
         self.assertAllEqual(interpreter.get_input_details()[0]["shape_signature"], [2, LATENT_DIM])
@@ -105,8 +120,12 @@ class TFLiteTest(tf.test.TestCase):
 
     def test_unknown_quantization_names_the_valid_ones(self):
         with self.assertRaisesRegex(ValueError, "'int8'.*float32, dynamic_range, float16"):
-            serving.write_tflite_files(self.version_dir, ["decode"], ["float32", "int8"],
-                                       out_dir=self.create_tempdir().full_path)
+            serving.write_tflite_files(
+                self.version_dir,
+                ["decode"],
+                ["float32", "int8"],
+                out_dir=self.create_tempdir().full_path,
+            )
 
     def test_random_inputs_follow_the_specs_and_the_seed(self):
         specs = {"z": tf.TensorSpec([None, 3], tf.float32), "num": tf.TensorSpec([], tf.int32)}
@@ -121,8 +140,11 @@ class TFLiteTest(tf.test.TestCase):
 def write_npz(directory, size=8):
     rng = np.random.default_rng(0)
     path = Path(directory) / "tiny.npz"
-    np.savez(path, x_train=rng.integers(0, 256, (32, size, size), dtype=np.uint8),
-             x_test=rng.integers(0, 256, (16, size, size), dtype=np.uint8))
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (32, size, size), dtype=np.uint8),
+        x_test=rng.integers(0, 256, (16, size, size), dtype=np.uint8),
+    )
     return path
 
 
@@ -131,9 +153,20 @@ def train_tiny_run(test_class, prefix):
     that is removed after `test_class`'s tests."""
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     test_class.addClassCleanup(shutil.rmtree, tmp, ignore_errors=True)
-    config = config_lib.resolve(VAEConfig, dict(
-        dataset=f"npz:{write_npz(tmp)}", batch_size=8, epochs=1, steps_per_epoch=2,
-        validation_steps=1, latent_dim=2, filters=2, sample_grid_size=2, seed=3))
+    config = config_lib.resolve(
+        VAEConfig,
+        dict(
+            dataset=f"npz:{write_npz(tmp)}",
+            batch_size=8,
+            epochs=1,
+            steps_per_epoch=2,
+            validation_steps=1,
+            latent_dim=2,
+            filters=2,
+            sample_grid_size=2,
+            seed=3,
+        ),
+    )
     run_dir = tmp / "vae-tiny"
     return tmp, run_dir, training.train(config, run_dir=run_dir, verbose=0).model
 
@@ -149,34 +182,46 @@ class ExportRunTest(tf.test.TestCase):
 
     def test_export_run_with_all_quantizations(self):
         out = self.tmp / "models-lib"
-        report = serving.export_run(self.run_dir, out=out, tflite=True,
-                                    quantizations=list(serving.QUANTIZATIONS))
+        report = serving.export_run(
+            self.run_dir, out=out, tflite=True, quantizations=list(serving.QUANTIZATIONS)
+        )
         self.assertEqual(report.version_dir, out / "vae-tiny" / "1")
         self.assertEqual(report.model_dir, out / "vae-tiny")
         self.assertEqual((report.version, report.epoch, report.serving_default), (1, 1, "sample"))
         self.assertIn("serving_default", report.signatures)
-        self.assertEqual([p.name for p in report.tflite],
-                         ["decode.float32.tflite", "decode.dynamic_range.tflite",
-                          "decode.float16.tflite"])
+        self.assertEqual(
+            [p.name for p in report.tflite],
+            ["decode.float32.tflite", "decode.dynamic_range.tflite", "decode.float16.tflite"],
+        )
         self.assertTrue(all(p.is_file() for p in report.tflite))
         float32 = report.tflite[report.version_dir / "tflite" / "decode.float32.tflite"]
         self.assertLess(float32.max_abs, 1e-5)
         self.assertTrue(all(math.isfinite(p.max_abs) for p in report.tflite.values()))
         saved = json.loads((report.version_dir / "tflite" / "parity.json").read_text())
-        self.assertEqual(saved["files"]["decode.float32.tflite"],
-                         {"max_abs_difference": float32.max_abs,
-                          "mean_abs_difference": float32.mean_abs})
+        self.assertEqual(
+            saved["files"]["decode.float32.tflite"],
+            {"max_abs_difference": float32.max_abs, "mean_abs_difference": float32.mean_abs},
+        )
         self.assertLen(saved["files"], 3)
         # The exported weights are the trained ones.
         loaded = tf.saved_model.load(str(report.version_dir))
         z = tf.constant([[0.5, -1.0]])
-        self.assertAllClose(loaded.signatures["decode"](z=z)["pixel_means"],
-                            self.trained.pixel_means(z), atol=1e-6)
+        self.assertAllClose(
+            loaded.signatures["decode"](z=z)["pixel_means"], self.trained.pixel_means(z), atol=1e-6
+        )
 
     def test_cli_prints_version_signatures_and_parity(self):
         out = self.tmp / "models-cli"
-        argv = ["--run", str(self.run_dir), "--out", str(out), "--name", "tiny",
-                "--tflite", "float32,float16"]
+        argv = [
+            "--run",
+            str(self.run_dir),
+            "--out",
+            str(out),
+            "--name",
+            "tiny",
+            "--tflite",
+            "float32,float16",
+        ]
         with contextlib.redirect_stdout(io.StringIO()) as stdout:
             self.assertEqual(export_cli.main(argv), 0)
             self.assertEqual(export_cli.main(argv[:6]), 0)  # No TFLite: the next version.
@@ -184,10 +229,18 @@ class ExportRunTest(tf.test.TestCase):
         self.assertIn(f"exported:   {out / 'tiny' / '1'}", printed)
         self.assertIn(f"exported:   {out / 'tiny' / '2'}", printed)
         self.assertIn("  decode: z float32 [?, 2] -> pixel_means float32 [?, 8, 8, 1]", printed)
-        self.assertIn("  serving_default (= sample): num int32 [], seed int32 [] -> images "
-                      "float32 [?, 8, 8, 1]", printed)
-        self.assertRegex(printed, r"decode\.float16\.tflite  [0-9.]+ KiB  difference vs "
-                                  r"SavedModel: max abs [0-9.e-]+, mean abs [0-9.e-]+")
-        self.assertEqual(sorted(p.name for p in (out / "tiny" / "1" / "tflite").iterdir()),
-                         ["decode.float16.tflite", "decode.float32.tflite", "parity.json"])
+        self.assertIn(
+            "  serving_default (= sample): num int32 [], seed int32 [] -> images "
+            "float32 [?, 8, 8, 1]",
+            printed,
+        )
+        self.assertRegex(
+            printed,
+            r"decode\.float16\.tflite  [0-9.]+ KiB  difference vs "
+            r"SavedModel: max abs [0-9.e-]+, mean abs [0-9.e-]+",
+        )
+        self.assertEqual(
+            sorted(p.name for p in (out / "tiny" / "1" / "tflite").iterdir()),
+            ["decode.float16.tflite", "decode.float32.tflite", "parity.json"],
+        )
         self.assertFalse((out / "tiny" / "2" / "tflite").exists())

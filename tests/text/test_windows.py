@@ -67,15 +67,19 @@ class WindowsTest(tf.test.TestCase):
 
     def test_too_short_text_names_the_split_and_the_length_needed(self):
         with self.assertRaisesRegex(
-            ValueError, r"shakespeare validation has only 7 tokens; .*context_length 8 needs at least 9"
+            ValueError,
+            r"shakespeare validation has only 7 tokens; .*context_length 8 needs at least 9",
         ):
             text.windows(documents_of_ids(3, 4), 8, 1, seed=0, name="shakespeare validation")
         with self.assertRaisesRegex(ValueError, r"text:a.txt test is empty; .* at least 65 tokens"):
             text.windows(documents_of_ids(0), 64, 1, seed=0, name="text:a.txt test")
 
     def test_fewer_windows_than_one_batch(self):
-        with self.assertRaisesRegex(ValueError, r"tiny train has 20 tokens, which give 2 windows .* 4; "
-                                                r"it needs at least 33 tokens"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"tiny train has 20 tokens, which give 2 windows .* 4; "
+            r"it needs at least 33 tokens",
+        ):
             text.windows(documents_of_ids(20), 8, 4, seed=0, name="tiny train")
 
     def test_bad_arguments(self):
@@ -87,8 +91,9 @@ class WindowsTest(tf.test.TestCase):
     def test_from_text_documents(self):
         documents = tf.data.Dataset.from_tensor_slices({"text": ["abcdefgh", "ijklmnop"]})
         tokenizer = text.CharTokenizer.train(["abcdefghijklmnop"])
-        (inputs, targets), = epoch(text.windows(text.tokenize(documents, tokenizer), 7, 2, shuffle=False,
-                                                stride=8))
+        ((inputs, targets),) = epoch(
+            text.windows(text.tokenize(documents, tokenizer), 7, 2, shuffle=False, stride=8)
+        )
         self.assertEqual([tokenizer.decode(row) for row in inputs], ["abcdefg", "ijklmno"])
         self.assertEqual([tokenizer.decode(row) for row in targets], ["bcdefgh", "jklmnop"])
 

@@ -24,12 +24,16 @@ def main(argv=None):
     if not argv or argv[0] in ("-h", "--help"):
         width = max(map(len, COMMANDS))
         lines = [f"  {name:<{width}}  {what}" for name, (_, what) in COMMANDS.items()]
-        print("usage: tfgen COMMAND [ARGS...]   (tfgen COMMAND --help for its options)\n\n"
-              "commands:\n" + "\n".join(lines))
+        print(
+            "usage: tfgen COMMAND [ARGS...]   (tfgen COMMAND --help for its options)\n\n"
+            "commands:\n" + "\n".join(lines)
+        )
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"error: unknown command {name!r}; valid commands: {', '.join(COMMANDS)}",
-              file=sys.stderr)
+        print(
+            f"error: unknown command {name!r}; valid commands: {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
     return importlib.import_module(COMMANDS[name][0]).main(rest)

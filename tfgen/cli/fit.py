@@ -22,10 +22,18 @@ def build_parser(model_names, dataset_names):
         epilog=f"models: {', '.join(model_names)}. datasets: {', '.join(dataset_names)}.",
     )
     parser.add_argument("--model", help=f"model family, one of: {', '.join(model_names)}")
-    parser.add_argument("--config", help="YAML config file (see configs/); keys not set keep their defaults")
-    parser.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[],
-                        metavar="KEY=VALUE",
-                        help="override config keys, e.g. --set epochs=5 latent_dim=16 (repeatable)")
+    parser.add_argument(
+        "--config", help="YAML config file (see configs/); keys not set keep their defaults"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. --set epochs=5 latent_dim=16 (repeatable)",
+    )
     parser.add_argument("--run-dir", help="run directory (default: runs/<model>-<dataset>)")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, one line per epoch")
@@ -37,14 +45,18 @@ def resolve_config(args, model_get):
     values = config_lib.load_yaml(args.config) if args.config else {}
     name = args.model or values.get("model")
     if not name:
-        raise config_lib.ConfigError("say which model to train: --model NAME, or `model:` in --config")
+        raise config_lib.ConfigError(
+            "say which model to train: --model NAME, or `model:` in --config"
+        )
     if args.model and values.get("model") and values["model"] != args.model:
         raise config_lib.ConfigError(
             f"--model {args.model} contradicts `model: {values['model']}` in {args.config}"
         )
     model_class = model_get(name)
     overrides = config_lib.parse_overrides(args.overrides)
-    return config_lib.resolve(model_class.config_class, {**values, "model": name.lower()}, overrides)
+    return config_lib.resolve(
+        model_class.config_class, {**values, "model": name.lower()}, overrides
+    )
 
 
 def main(argv=None):
@@ -68,30 +80,45 @@ def main(argv=None):
     command = _resume_command(argv)
     try:
         result = training.train(config, run_dir=args.run_dir, verbose=2 if args.quiet else "auto")
-    except (config_lib.ConfigError, ValueError, data.DatasetUnavailableError,
-            run_lock.RunLockedError) as error:
+    except (
+        config_lib.ConfigError,
+        ValueError,
+        data.DatasetUnavailableError,
+        run_lock.RunLockedError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (training.TrainingDiverged, training.WorkerLost) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except TrainingInterrupted as error:
-        print(f"\ninterrupted: rerun the same command to resume from global step {error.step} "
-              f"(saved in {error.path}):\n  {command}", file=sys.stderr)
+        print(
+            f"\ninterrupted: rerun the same command to resume from global step {error.step} "
+            f"(saved in {error.path}):\n  {command}",
+            file=sys.stderr,
+        )
         return error.exit_code
     except KeyboardInterrupt:
-        print(f"\ninterrupted: rerun the same command to resume from the last saved checkpoint:"
-              f"\n  {command}", file=sys.stderr)
+        print(
+            f"\ninterrupted: rerun the same command to resume from the last saved checkpoint:"
+            f"\n  {command}",
+            file=sys.stderr,
+        )
         return 130
     except OSError as error:  # CheckpointWriteError, or a run file that could not be written.
         what = "could not write checkpoint" if isinstance(error, CheckpointWriteError) else "on"
-        print(f"error: {what} {error.filename or '(unnamed file)'}: {error.strerror or error}\n"
-              f"The checkpoints written before are intact: fix the cause, then rerun the same "
-              f"command to resume:\n  {command}", file=sys.stderr)
+        print(
+            f"error: {what} {error.filename or '(unnamed file)'}: {error.strerror or error}\n"
+            f"The checkpoints written before are intact: fix the cause, then rerun the same "
+            f"command to resume:\n  {command}",
+            file=sys.stderr,
+        )
         return 1
     if result.initial_epoch >= config.epochs:
-        print(f"{result.run_dir} already finished {config.epochs} epochs; nothing to train "
-              f"(raise --set epochs=N to train longer).")
+        print(
+            f"{result.run_dir} already finished {config.epochs} epochs; nothing to train "
+            f"(raise --set epochs=N to train longer)."
+        )
     print(f"run directory: {result.run_dir}")
     print(f"TensorBoard:   tensorboard --logdir {result.run_dir / 'logs'}")
     print(f"samples:       {result.samples}")
@@ -102,8 +129,9 @@ def main(argv=None):
 def _resume_command(argv):
     """The command line that resumes this run: the one that started it."""
     if argv is None:
-        return shlex.join(getattr(sys, "orig_argv", None) or ["python", "-m", "tfgen.fit",
-                                                              *sys.argv[1:]])
+        return shlex.join(
+            getattr(sys, "orig_argv", None) or ["python", "-m", "tfgen.fit", *sys.argv[1:]]
+        )
     return shlex.join(["python", "-m", "tfgen.fit", *argv])
 
 

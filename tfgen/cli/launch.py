@@ -15,19 +15,28 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m tfgen.launch",
         description="Run COMMAND as N local workers of one multi-worker training run "
-                    "(TF_CONFIG set for each on free 127.0.0.1 ports), in a private network "
-                    "namespace that only they share.",
-        epilog="example: python -m tfgen.launch --workers 2 -- python -m tfgen.fit --model vae")
+        "(TF_CONFIG set for each on free 127.0.0.1 ports), in a private network "
+        "namespace that only they share.",
+        epilog="example: python -m tfgen.launch --workers 2 -- python -m tfgen.fit --model vae",
+    )
     parser.add_argument("--workers", type=int, required=True, help="number of worker processes")
-    parser.add_argument("--grace-period", type=float, default=15.0, metavar="SECONDS",
-                        help="seconds between SIGTERM and SIGKILL when stopping workers "
-                             "(default 15)")
-    parser.add_argument("--host-network", action="store_true",
-                        help="run the workers on this machine's network instead of a private "
-                             "network namespace with loopback only; TensorFlow's servers then "
-                             "listen on every interface, and the workers can download data")
-    parser.add_argument("command", nargs=argparse.REMAINDER,
-                        help="the command every worker runs, after `--`")
+    parser.add_argument(
+        "--grace-period",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="seconds between SIGTERM and SIGKILL when stopping workers (default 15)",
+    )
+    parser.add_argument(
+        "--host-network",
+        action="store_true",
+        help="run the workers on this machine's network instead of a private "
+        "network namespace with loopback only; TensorFlow's servers then "
+        "listen on every interface, and the workers can download data",
+    )
+    parser.add_argument(
+        "command", nargs=argparse.REMAINDER, help="the command every worker runs, after `--`"
+    )
     return parser
 
 
@@ -36,8 +45,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
-        parser.error("give the command the workers run after `--`, e.g. "
-                     "-- python -m tfgen.fit --model vae")
+        parser.error(
+            "give the command the workers run after `--`, e.g. -- python -m tfgen.fit --model vae"
+        )
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     received = []

@@ -37,26 +37,51 @@ FEATURE_WEIGHT = 0.1
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m tfgen.projection",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tfgen.projection", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--run", required=True, metavar="RUN", help="a stylegan run directory")
-    parser.add_argument("--image", required=True, metavar="PATH",
-                        help="the image to project (PNG, JPEG, GIF or BMP)")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, metavar="N",
-                        help=f"optimisation steps (default {DEFAULT_STEPS}, as the official "
-                             f"projector)")
-    parser.add_argument("--out", metavar="DIR",
-                        help="output directory (default RUN/projections/<image stem>)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S",
-                        help="seed of the initial noise maps and the w noise (default 0)")
-    parser.add_argument("--label", type=int, metavar="N",
-                        help="class of a class-conditional run (required for one)")
-    parser.add_argument("--feature-weight", type=float, default=FEATURE_WEIGHT, metavar="W",
-                        help=f"weight of the classifier feature distance in the loss, when the "
-                             f"classifier is cached (default {FEATURE_WEIGHT:g}; 0 = pixel MSE "
-                             f"only; the distance is still printed)")
-    parser.add_argument("--checkpoint", default="latest", choices=("latest", "best"),
-                        help="which checkpoint of the run (default latest)")
+    parser.add_argument(
+        "--image",
+        required=True,
+        metavar="PATH",
+        help="the image to project (PNG, JPEG, GIF or BMP)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=DEFAULT_STEPS,
+        metavar="N",
+        help=f"optimisation steps (default {DEFAULT_STEPS}, as the official projector)",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="output directory (default RUN/projections/<image stem>)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="seed of the initial noise maps and the w noise (default 0)",
+    )
+    parser.add_argument(
+        "--label", type=int, metavar="N", help="class of a class-conditional run (required for one)"
+    )
+    parser.add_argument(
+        "--feature-weight",
+        type=float,
+        default=FEATURE_WEIGHT,
+        metavar="W",
+        help=f"weight of the classifier feature distance in the loss, when the "
+        f"classifier is cached (default {FEATURE_WEIGHT:g}; 0 = pixel MSE "
+        f"only; the distance is still printed)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        default="latest",
+        choices=("latest", "best"),
+        help="which checkpoint of the run (default latest)",
+    )
     return parser
 
 
@@ -80,8 +105,10 @@ def read_image(path):
     try:
         image = tf.io.decode_image(data, dtype=tf.float32, expand_animations=False).numpy()
     except (tf.errors.InvalidArgumentError, ValueError) as error:
-        raise ValueError(f"cannot read image {path}: not a PNG, JPEG, GIF or BMP image "
-                         f"({len(data)} bytes that the decoders do not recognise)") from error
+        raise ValueError(
+            f"cannot read image {path}: not a PNG, JPEG, GIF or BMP image "
+            f"({len(data)} bytes that the decoders do not recognise)"
+        ) from error
     if image.size == 0:
         raise ValueError(f"cannot read image {path}: it has no pixels")
     return image
@@ -123,8 +150,7 @@ def adapt_image(image, shape, image_fit="pad"):
     elif image.shape[-1] == 1 and channels == 3:
         before = _size(image)
         image = np.repeat(image, 3, axis=-1)
-        notices.append(f"converted grayscale to RGB by repeating it ({before} -> "
-                       f"{_size(image)})")
+        notices.append(f"converted grayscale to RGB by repeating it ({before} -> {_size(image)})")
     if image.shape[:2] != (height, width):
         before = _size(image)
         h, w = image.shape[:2]
@@ -136,14 +162,15 @@ def adapt_image(image, shape, image_fit="pad"):
                 image = tf.image.resize(image, size, method="bilinear", antialias=True).numpy()
                 how = f"scaled to {size[0]}x{size[1]} and {how}"
                 h, w = size
-            image = tf.image.pad_to_bounding_box(image, (height - h) // 2, (width - w) // 2,
-                                                 height, width).numpy()
+            image = tf.image.pad_to_bounding_box(
+                image, (height - h) // 2, (width - w) // 2, height, width
+            ).numpy()
         else:
-            image = tf.image.resize(image, [height, width], method="bilinear",
-                                    antialias=True).numpy()
+            image = tf.image.resize(
+                image, [height, width], method="bilinear", antialias=True
+            ).numpy()
             how = "resized bilinearly"
-        notices.append(f"{how} as the run's image_fit: {image_fit} ({before} -> "
-                       f"{_size(image)})")
+        notices.append(f"{how} as the run's image_fit: {image_fit} ({before} -> {_size(image)})")
     return np.clip(image, 0.0, 1.0).astype(np.float32), notices
 
 
@@ -156,13 +183,16 @@ def feature_distance_for(config, model):
 
     classifier = load_cached(config.dataset)
     if classifier is None:
-        return None, (f"no cached evaluation classifier for {config.dataset!r} (python -m "
-                      f"tfgen.metrics.classifier --dataset {config.dataset} trains one)")
+        return None, (
+            f"no cached evaluation classifier for {config.dataset!r} (python -m "
+            f"tfgen.metrics.classifier --dataset {config.dataset} trains one)"
+        )
     if classifier.image_shape[-1] != model.image_shape[-1]:
-        return None, (f"the {config.dataset!r} classifier takes {classifier.image_shape[-1]} "
-                      f"channel(s), the model makes {model.image_shape[-1]}")
-    features = keras.Model(classifier.model.inputs,
-                           classifier.model.get_layer(FEATURES).output)
+        return None, (
+            f"the {config.dataset!r} classifier takes {classifier.image_shape[-1]} "
+            f"channel(s), the model makes {model.image_shape[-1]}"
+        )
+    features = keras.Model(classifier.model.inputs, classifier.model.get_layer(FEATURES).output)
     distance = FeatureDistance(features, image_fit=getattr(config, "image_fit", "resize"))
     return distance, f"{config.dataset!r} classifier features, {classifier.path.name}"
 
@@ -175,10 +205,13 @@ def write_outputs(out, projection, meta):
     from tfgen.utils.images import grid, write_png
 
     out = Path(out)
-    paths = [write_png(out / "target.png", grid(projection.target[None], columns=1)),
-             write_png(out / "projected.png", grid(projection.image[None], columns=1)),
-             write_png(out / "progress.png",
-                       grid(projection.progress, columns=len(projection.progress)))]
+    paths = [
+        write_png(out / "target.png", grid(projection.target[None], columns=1)),
+        write_png(out / "projected.png", grid(projection.image[None], columns=1)),
+        write_png(
+            out / "progress.png", grid(projection.progress, columns=len(projection.progress))
+        ),
+    ]
     with atomic_write(out / "w.npy") as file:
         np.save(file, projection.w.astype(np.float32))
     paths.append(out / "w.npy")
@@ -192,8 +225,9 @@ def write_outputs(out, projection, meta):
 def run(args):
     """Projects `args.image` into `args.run`; returns the exit code (raises ValueError)."""
     if args.steps < 1:
-        raise ValueError(f"--steps must be a positive number of optimisation steps, got "
-                         f"{args.steps}")
+        raise ValueError(
+            f"--steps must be a positive number of optimisation steps, got {args.steps}"
+        )
     if not args.feature_weight >= 0:
         raise ValueError(f"--feature-weight must be 0 or more, got {args.feature_weight}")
     image = read_image(args.image)
@@ -203,11 +237,14 @@ def run(args):
 
     model, config, _, epoch = load(args.run, checkpoint=args.checkpoint)
     if not callable(getattr(model, "synthesize", None)):
-        raise ValueError(f"{args.run} is a {config.model!r} run; projection needs a "
-                         f"`stylegan` run (python -m tfgen.fit --model stylegan)")
+        raise ValueError(
+            f"{args.run} is a {config.model!r} run; projection needs a "
+            f"`stylegan` run (python -m tfgen.fit --model stylegan)"
+        )
     if model.num_classes and args.label is None:
-        raise ValueError(f"{args.run} is class-conditional: pass --label in "
-                         f"[0, {model.num_classes})")
+        raise ValueError(
+            f"{args.run} is class-conditional: pass --label in [0, {model.num_classes})"
+        )
     if args.label is not None:
         if not model.num_classes:
             raise ValueError(f"--label needs a class-conditional run; {args.run} is not one")
@@ -219,23 +256,44 @@ def run(args):
         print(f"notice: {args.image}: {notice}", file=sys.stderr)
     distance, features = feature_distance_for(config, model)
     out = Path(args.out or Path(args.run) / "projections" / Path(args.image).stem)
-    print(f"projecting {args.image} into {args.run} (epoch {epoch}), {args.steps} steps; "
-          f"distance: pixel MSE" + ("" if distance is None or not args.feature_weight else
-                                    f" + {args.feature_weight:g} x {features}"))
+    print(
+        f"projecting {args.image} into {args.run} (epoch {epoch}), {args.steps} steps; "
+        f"distance: pixel MSE"
+        + (
+            ""
+            if distance is None or not args.feature_weight
+            else f" + {args.feature_weight:g} x {features}"
+        )
+    )
 
     def report(step, mse, loss):
         print(f"step {step}/{args.steps}: pixel MSE {mse:.5f}", flush=True)
 
-    projection = project(model, target, steps=args.steps, labels=args.label,
-                         feature_distance=distance, feature_weight=args.feature_weight,
-                         seed=args.seed, callback=report)
-    meta = {"run": str(args.run), "epoch": epoch, "image": str(args.image), "steps": args.steps,
-            "seed": args.seed, "label": args.label, "feature_weight": args.feature_weight,
-            "pixel_mse": projection.mse,
-            "initial_pixel_mse": projection.initial_mse,
-            "feature_distance": projection.feature_distance,
-            "features": features if distance is not None else None,
-            "progress_steps": projection.progress_steps, "adapted": notices}
+    projection = project(
+        model,
+        target,
+        steps=args.steps,
+        labels=args.label,
+        feature_distance=distance,
+        feature_weight=args.feature_weight,
+        seed=args.seed,
+        callback=report,
+    )
+    meta = {
+        "run": str(args.run),
+        "epoch": epoch,
+        "image": str(args.image),
+        "steps": args.steps,
+        "seed": args.seed,
+        "label": args.label,
+        "feature_weight": args.feature_weight,
+        "pixel_mse": projection.mse,
+        "initial_pixel_mse": projection.initial_mse,
+        "feature_distance": projection.feature_distance,
+        "features": features if distance is not None else None,
+        "progress_steps": projection.progress_steps,
+        "adapted": notices,
+    }
     paths = write_outputs(out, projection, meta)
     print(f"pixel MSE: {projection.mse:.5f} (start, w_avg: {projection.initial_mse:.5f})")
     if projection.feature_distance is None:

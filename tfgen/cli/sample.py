@@ -51,47 +51,84 @@ SERVER_TIMEOUT = 300.0
 
 def build_parser(sampler_names):
     parser = argparse.ArgumentParser(
-        prog="python -m tfgen.sample", description=__doc__.splitlines()[0],
+        prog="python -m tfgen.sample",
+        description=__doc__.splitlines()[0],
         epilog="Image flags: --num --seed --label --out; StyleGAN: --truncation-psi, --mix "
-               "--crossover. Text flags: --prompt --sampler "
-               "--temperature --top-k --top-p --beam-width --length-penalty --max-new-tokens "
-               "--num --seed.")
+        "--crossover. Text flags: --prompt --sampler "
+        "--temperature --top-k --top-p --beam-width --length-penalty --max-new-tokens "
+        "--num --seed.",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", help="run directory printed by `python -m tfgen.fit`")
-    source.add_argument("--server", metavar="HOST:PORT",
-                        help="a running TF Serving: its REST port, or its gRPC port with --grpc")
-    parser.add_argument("--num", type=int,
-                        help="number of images (default 64) or of text samples (default 1)")
+    source.add_argument(
+        "--server",
+        metavar="HOST:PORT",
+        help="a running TF Serving: its REST port, or its gRPC port with --grpc",
+    )
+    parser.add_argument(
+        "--num", type=int, help="number of images (default 64) or of text samples (default 1)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
-    parser.add_argument("--label", type=int,
-                        help="class to draw, for class-conditional models (default: all in turn)")
-    parser.add_argument("--out", help="PNG path (default: RUN/samples-seed<SEED>.png, or "
-                                      "samples-<MODEL>-seed<SEED>.png with --server)")
+    parser.add_argument(
+        "--label",
+        type=int,
+        help="class to draw, for class-conditional models (default: all in turn)",
+    )
+    parser.add_argument(
+        "--out",
+        help="PNG path (default: RUN/samples-seed<SEED>.png, or "
+        "samples-<MODEL>-seed<SEED>.png with --server)",
+    )
     style = parser.add_argument_group("StyleGAN runs")
-    style.add_argument("--truncation-psi", type=float, metavar="PSI",
-                       help="truncation trick: w <- w_avg + psi (w - w_avg) (default 1, none)")
-    style.add_argument("--mix", nargs=2, metavar=("A.npy", "B.npy"),
-                       help="render A, B and a mix of the two w's (e.g. projections' w.npy)")
-    style.add_argument("--crossover", type=int, metavar="K",
-                       help="with --mix: styles before this layer from A, the rest from B "
-                            "(0 to num_ws; default 3)")
+    style.add_argument(
+        "--truncation-psi",
+        type=float,
+        metavar="PSI",
+        help="truncation trick: w <- w_avg + psi (w - w_avg) (default 1, none)",
+    )
+    style.add_argument(
+        "--mix",
+        nargs=2,
+        metavar=("A.npy", "B.npy"),
+        help="render A, B and a mix of the two w's (e.g. projections' w.npy)",
+    )
+    style.add_argument(
+        "--crossover",
+        type=int,
+        metavar="K",
+        help="with --mix: styles before this layer from A, the rest from B "
+        "(0 to num_ws; default 3)",
+    )
     served = parser.add_argument_group("TF Serving (with --server)")
     served.add_argument("--model", help="name of the model on the server (required)")
-    served.add_argument("--grpc", action="store_true",
-                        help="use the gRPC API (HOST:PORT is the gRPC port) instead of REST")
+    served.add_argument(
+        "--grpc",
+        action="store_true",
+        help="use the gRPC API (HOST:PORT is the gRPC port) instead of REST",
+    )
     served.add_argument("--version", type=int, help="model version (default: the latest)")
-    served.add_argument("--timeout", type=float,
-                        help=f"seconds to wait for each reply (default {SERVER_TIMEOUT:g})")
+    served.add_argument(
+        "--timeout", type=float, help=f"seconds to wait for each reply (default {SERVER_TIMEOUT:g})"
+    )
     text = parser.add_argument_group("language models")
     text.add_argument("--prompt", help="text to continue (default: the run's sample_prompt)")
-    text.add_argument("--sampler", default="temperature", type=str.lower,
-                      help=f"one of: {', '.join(sampler_names)} (default temperature)")
-    text.add_argument("--max-new-tokens", type=int, default=200,
-                      help="tokens generated after the prompt (default 200)")
+    text.add_argument(
+        "--sampler",
+        default="temperature",
+        type=str.lower,
+        help=f"one of: {', '.join(sampler_names)} (default temperature)",
+    )
+    text.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=200,
+        help="tokens generated after the prompt (default 200)",
+    )
     text.add_argument("--temperature", type=float, help="divides the logits (default 1.0)")
     text.add_argument("--top-k", type=int, help="top_k: candidates kept (default 5)")
-    text.add_argument("--top-p", type=float,
-                      help="top_p: probability mass kept (default 0.9); with top_k too")
+    text.add_argument(
+        "--top-p", type=float, help="top_p: probability mass kept (default 0.9); with top_k too"
+    )
     text.add_argument("--beam-width", type=int, help="beam: hypotheses kept (default 5)")
     text.add_argument("--length-penalty", type=float, help="beam: length exponent (default 1.0)")
     return parser
@@ -103,8 +140,9 @@ def make_sampler(args):
 
     cls = samplers.SAMPLERS.get(args.sampler.replace("-", "_"))
     if cls is None:
-        raise ValueError(f"unknown sampler {args.sampler!r}; valid samplers are: "
-                         f"{', '.join(samplers.names())}")
+        raise ValueError(
+            f"unknown sampler {args.sampler!r}; valid samplers are: {', '.join(samplers.names())}"
+        )
     accepted = inspect.signature(cls.__init__).parameters
     kwargs = {}
     for flag, parameter in SAMPLER_FLAGS.items():
@@ -113,8 +151,10 @@ def make_sampler(args):
             continue
         if parameter not in accepted:
             valid = [f"--{f.replace('_', '-')}" for f, p in SAMPLER_FLAGS.items() if p in accepted]
-            raise ValueError(f"--{flag.replace('_', '-')} does not apply to sampler "
-                             f"{cls.name!r}; it takes: {', '.join(valid) or 'no options'}")
+            raise ValueError(
+                f"--{flag.replace('_', '-')} does not apply to sampler "
+                f"{cls.name!r}; it takes: {', '.join(valid) or 'no options'}"
+            )
         kwargs[parameter] = value
     return samplers.get(cls.name, **kwargs)
 
@@ -125,8 +165,9 @@ def sample_text(args, model, config, epoch):
     prompt = config.sample_prompt if args.prompt is None else args.prompt
     num = 1 if args.num is None else args.num
     texts = model.generate_text([prompt] * num, sampler, args.max_new_tokens, seed=args.seed)
-    print(f"# {num} sample(s) from epoch {epoch} of {args.run}, sampler {sampler!r}",
-          file=sys.stderr)
+    print(
+        f"# {num} sample(s) from epoch {epoch} of {args.run}, sampler {sampler!r}", file=sys.stderr
+    )
     print("\n\n".join(prompt + text for text in texts))
     return 0
 
@@ -180,9 +221,11 @@ def load_ws(path, generator):
     if array.shape == (w_dim,) or array.shape == (1, w_dim):
         array = np.tile(array.reshape(1, w_dim), [num_ws, 1])
     elif array.shape != (num_ws, w_dim):
-        raise ValueError(f"--mix: {path} holds an array shaped {array.shape}; this generator "
-                         f"takes a w shaped ({w_dim},) or (1, {w_dim}) (as python -m "
-                         f"tfgen.projection writes), or styles shaped ({num_ws}, {w_dim})")
+        raise ValueError(
+            f"--mix: {path} holds an array shaped {array.shape}; this generator "
+            f"takes a w shaped ({w_dim},) or (1, {w_dim}) (as python -m "
+            f"tfgen.projection writes), or styles shaped ({num_ws}, {w_dim})"
+        )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"--mix: {path} holds NaN or infinite values")
     return array.astype(np.float32)
@@ -198,12 +241,13 @@ def sample_mix(args, model, epoch):
     """`--mix A B`: writes a PNG row of A, B and their mix at `--crossover`; returns 0."""
     import numpy as np
 
-    from tfgen.utils.images import grid, write_png
     from tfgen.models.stylegan.controls import COARSE_CROSSOVER
+    from tfgen.utils.images import grid, write_png
 
     generator = model.sampling_generator
-    crossover = (min(COARSE_CROSSOVER, generator.num_ws) if args.crossover is None
-                 else args.crossover)
+    crossover = (
+        min(COARSE_CROSSOVER, generator.num_ws) if args.crossover is None else args.crossover
+    )
     try:
         generator.check_crossover(crossover)
     except ValueError as error:
@@ -215,30 +259,49 @@ def sample_mix(args, model, epoch):
     out = Path(args.out or Path(args.run) / name)
     write_png(out, grid(images, columns=3))
     num_ws = generator.num_ws
-    styles = (f"all {num_ws} styles from B" if crossover == 0 else
-              f"all {num_ws} styles from A" if crossover == num_ws else
-              f"styles 0-{crossover - 1} from A, {crossover}-{num_ws - 1} from B")
+    styles = (
+        f"all {num_ws} styles from B"
+        if crossover == 0
+        else f"all {num_ws} styles from A"
+        if crossover == num_ws
+        else f"styles 0-{crossover - 1} from A, {crossover}-{num_ws - 1} from B"
+    )
     print(f"A, B and the mix ({styles}) from epoch {epoch} of {args.run}: {out}")
     return 0
 
 
 def check_style_flags(args, model, config):
     """A ValueError for StyleGAN-only flags given for another model, or misused together."""
-    given = [flag for flag, value in (("--mix", args.mix), ("--crossover", args.crossover),
-                                      ("--truncation-psi", args.truncation_psi))
-             if value is not None]
+    given = [
+        flag
+        for flag, value in (
+            ("--mix", args.mix),
+            ("--crossover", args.crossover),
+            ("--truncation-psi", args.truncation_psi),
+        )
+        if value is not None
+    ]
     if given and not callable(getattr(model, "synthesize", None)):
-        raise ValueError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} "
-                         f"only to stylegan runs; {args.run} is a {config.model!r} run")
+        raise ValueError(
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} "
+            f"only to stylegan runs; {args.run} is a {config.model!r} run"
+        )
     if args.crossover is not None and args.mix is None:
         raise ValueError("--crossover goes with --mix A.npy B.npy")
     if args.mix is not None:
-        other = [flag for flag, value in (("--num", args.num), ("--label", args.label),
-                                          ("--truncation-psi", args.truncation_psi))
-                 if value is not None]
+        other = [
+            flag
+            for flag, value in (
+                ("--num", args.num),
+                ("--label", args.label),
+                ("--truncation-psi", args.truncation_psi),
+            )
+            if value is not None
+        ]
         if other:
-            raise ValueError(f"--mix renders the two given w's: {', '.join(other)} do not "
-                             f"apply to it")
+            raise ValueError(
+                f"--mix renders the two given w's: {', '.join(other)} do not apply to it"
+            )
 
 
 def server_sampling(args):
@@ -250,14 +313,19 @@ def server_sampling(args):
     """
     name = args.sampler.replace("-", "_")
     if name not in SERVER_SAMPLERS:
-        raise ValueError(f"--sampler {args.sampler} is not available with --server: the "
-                         f"exported generate signature samples with temperature, top-k and "
-                         f"top-p; valid samplers are: {', '.join(SERVER_SAMPLERS)}")
+        raise ValueError(
+            f"--sampler {args.sampler} is not available with --server: the "
+            f"exported generate signature samples with temperature, top-k and "
+            f"top-p; valid samplers are: {', '.join(SERVER_SAMPLERS)}"
+        )
     sampler = make_sampler(args)
     if sampler.name == "greedy":
         return 0.0, 0, 1.0
-    return (float(sampler.temperature), int(getattr(sampler, "k", None) or 0),
-            float(getattr(sampler, "p", 1.0)))
+    return (
+        float(sampler.temperature),
+        int(getattr(sampler, "k", None) or 0),
+        float(getattr(sampler, "p", 1.0)),
+    )
 
 
 def sample_server_text(args, client):
@@ -265,27 +333,42 @@ def sample_server_text(args, client):
     from tfgen.serving import remote_sample
 
     if args.label is not None or args.out is not None or args.truncation_psi is not None:
-        raise ValueError(f"{args.model} is a language model: --label, --out and "
-                         f"--truncation-psi are for image models; it takes --prompt and the "
-                         f"sampler flags")
+        raise ValueError(
+            f"{args.model} is a language model: --label, --out and "
+            f"--truncation-psi are for image models; it takes --prompt and the "
+            f"sampler flags"
+        )
     if args.prompt is None:
-        raise ValueError("--prompt is required with --server for a language model (the run's "
-                         "sample_prompt is not on the server)")
+        raise ValueError(
+            "--prompt is required with --server for a language model (the run's "
+            "sample_prompt is not on the server)"
+        )
     temperature, top_k, top_p = server_sampling(args)
     num = 1 if args.num is None else args.num
-    texts = remote_sample.generate_text(client, args.model, [args.prompt] * num,
-                                        args.max_new_tokens, temperature, top_k, top_p,
-                                        args.seed, version=args.version)
-    print(f"# {num} sample(s) from {args.model} at {args.server}, temperature {temperature}, "
-          f"top_k {top_k}, top_p {top_p}", file=sys.stderr)
+    texts = remote_sample.generate_text(
+        client,
+        args.model,
+        [args.prompt] * num,
+        args.max_new_tokens,
+        temperature,
+        top_k,
+        top_p,
+        args.seed,
+        version=args.version,
+    )
+    print(
+        f"# {num} sample(s) from {args.model} at {args.server}, temperature {temperature}, "
+        f"top_k {top_k}, top_p {top_p}",
+        file=sys.stderr,
+    )
     print("\n\n".join(args.prompt + text for text in texts))
     return 0
 
 
 def sample_server_images(args, client):
     """Writes a PNG grid of `--num` images from the served model; returns 0."""
-    from tfgen.utils.images import grid, write_png
     from tfgen.serving import remote_sample
+    from tfgen.utils.images import grid, write_png
 
     check_no_text_flags(args, f"{args.model} is an image model")
     num = 64 if args.num is None else args.num
@@ -293,9 +376,15 @@ def sample_server_images(args, client):
     if args.truncation_psi is not None:
         suffix += f"-psi{args.truncation_psi:g}"
     out = Path(args.out or f"samples-{args.model}-seed{args.seed}{suffix}.png")
-    images = remote_sample.sample_images(client, args.model, num, args.seed, label=args.label,
-                                         version=args.version,
-                                         truncation_psi=args.truncation_psi)
+    images = remote_sample.sample_images(
+        client,
+        args.model,
+        num,
+        args.seed,
+        label=args.label,
+        version=args.version,
+        truncation_psi=args.truncation_psi,
+    )
     write_png(out, grid(images, columns=math.ceil(math.sqrt(num))))
     print(f"{num} samples from {args.model} at {args.server}: {out}")
     return 0
@@ -303,8 +392,11 @@ def sample_server_images(args, client):
 
 def check_no_text_flags(args, what):
     """A ValueError naming the text-only flags set in `args`, for an image model."""
-    text_flags = [f"--{f.replace('_', '-')}" for f in ("prompt", *SAMPLER_FLAGS)
-                  if getattr(args, f) is not None]
+    text_flags = [
+        f"--{f.replace('_', '-')}"
+        for f in ("prompt", *SAMPLER_FLAGS)
+        if getattr(args, f) is not None
+    ]
     if text_flags:
         raise ValueError(f"{', '.join(text_flags)} apply to language models; {what}")
 
@@ -315,8 +407,9 @@ def sample_server(args):
 
     try:
         if not args.model:
-            raise ValueError("--server needs --model NAME, the name the server serves the "
-                             "model under")
+            raise ValueError(
+                "--server needs --model NAME, the name the server serves the model under"
+            )
         if args.version is not None and args.version < 1:
             raise ValueError(f"--version must be at least 1, got {args.version}")
         timeout = SERVER_TIMEOUT if args.timeout is None else args.timeout
@@ -339,18 +432,26 @@ def main(argv=None):
     if args.num is not None and args.num < 1:
         print(f"error: --num must be at least 1, got {args.num}", file=sys.stderr)
         return 2
-    style_flags = [flag for flag, value in (("--mix", args.mix), ("--crossover", args.crossover))
-                   if value is not None]
+    style_flags = [
+        flag
+        for flag, value in (("--mix", args.mix), ("--crossover", args.crossover))
+        if value is not None
+    ]
     if args.server is not None and style_flags:
-        print(f"error: {', '.join(style_flags)} apply with --run (a stylegan run directory), "
-              f"not with --server", file=sys.stderr)
+        print(
+            f"error: {', '.join(style_flags)} apply with --run (a stylegan run directory), "
+            f"not with --server",
+            file=sys.stderr,
+        )
         return 2
     if args.server is not None:
         return sample_server(args)
     server_flags = [f"--{f}" for f in SERVER_FLAGS if getattr(args, f) not in (None, False)]
     if server_flags:
-        print(f"error: {', '.join(server_flags)} apply with --server only, not with --run",
-              file=sys.stderr)
+        print(
+            f"error: {', '.join(server_flags)} apply with --server only, not with --run",
+            file=sys.stderr,
+        )
         return 2
     from tfgen.models import LanguageModel
     from tfgen.runs import load
@@ -360,8 +461,10 @@ def main(argv=None):
         check_style_flags(args, model, config)
         if isinstance(model, LanguageModel):
             if args.label is not None or args.out is not None:
-                raise ValueError(f"{args.run} is a language model: --label and --out are for "
-                                 f"image models; it takes --prompt and the sampler flags")
+                raise ValueError(
+                    f"{args.run} is a language model: --label and --out are for "
+                    f"image models; it takes --prompt and the sampler flags"
+                )
             return sample_text(args, model, config, epoch)
         check_no_text_flags(args, f"{args.run} is an image model ({config.model})")
         if args.mix is not None:

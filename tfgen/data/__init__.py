@@ -10,5 +10,5 @@ from tfgen.data.acquire import data_dir, fetch
 from tfgen.data.errors import DatasetUnavailableError
 from tfgen.data.image_size import IMAGE_FITS, fit_images, image_options, unfit_images
 from tfgen.data.info import DatasetInfo
-from tfgen.data.sources import load, names
 from tfgen.data.pipeline import eval_batches, steps_per_epoch, training_batches
+from tfgen.data.sources import load, names

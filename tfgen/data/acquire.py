@@ -19,8 +19,8 @@ by hand.
 import dataclasses
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -248,7 +248,9 @@ def fetch(name: str) -> Path:
             checksum; the message says how to get it by hand.
     """
     if name not in SOURCES:
-        raise ValueError(f"No offline source for dataset {name!r}; valid names: {', '.join(SOURCES)}.")
+        raise ValueError(
+            f"No offline source for dataset {name!r}; valid names: {', '.join(SOURCES)}."
+        )
     path = cache_path(name)
     if path.is_file():
         return path

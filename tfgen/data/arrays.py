@@ -4,8 +4,6 @@ The registry (`tfgen.data.sources`) and each loader (`npz_source`, `folder_sourc
 `tfds_source`) import from here; nothing here imports them.
 """
 
-from typing import Optional
-
 import numpy as np
 import tensorflow as tf
 
@@ -30,7 +28,7 @@ def _to_float_example(example: dict) -> dict:
     return output
 
 
-def dataset_from_arrays(images: np.ndarray, labels: Optional[np.ndarray] = None) -> tf.data.Dataset:
+def dataset_from_arrays(images: np.ndarray, labels: np.ndarray | None = None) -> tf.data.Dataset:
     """Slices arrays kept in their stored dtype; pixels become float in a `map`.
 
     Args:

@@ -9,8 +9,8 @@ header is checked when the folder is listed; the files are decoded in the datase
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import tensorflow as tf
 from PIL import Image
@@ -116,7 +116,9 @@ def _images_under(directory: Path) -> list:
     return sorted(
         path
         for path in directory.rglob("*")
-        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file() and _is_visible(path, directory)
+        if path.suffix.lower() in IMAGE_EXTENSIONS
+        and path.is_file()
+        and _is_visible(path, directory)
     )
 
 
@@ -136,7 +138,9 @@ def _scan_images(directory: Path) -> tuple:
     if not class_dirs:
         return _images_under(directory), None
     loose = [
-        p for p in sorted(directory.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+        p
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
     ]
     if loose:
         raise ValueError(
@@ -177,7 +181,7 @@ class FolderListing:
     """
 
     paths: dict
-    labels: Optional[dict]
+    labels: dict | None
     class_names: tuple
     shape: tuple
     splits: dict
@@ -219,7 +223,9 @@ def list_folder(root: Path) -> FolderListing:
             in_split = [held_out == (s == "test") for held_out in test]
             scanned[s] = (
                 [p for p, keep in zip(paths, in_split) if keep],
-                None if class_names is None else [c for c, keep in zip(class_names, in_split) if keep],
+                None
+                if class_names is None
+                else [c for c, keep in zip(class_names, in_split) if keep],
             )
         splits = {
             "train": "the files not held out for test",

@@ -3,8 +3,8 @@
 import dataclasses
 import gzip
 import hashlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -127,7 +127,7 @@ def read_idx_files(files: Sequence[IdxFile], paths: Mapping[str, Path]) -> dict:
     return arrays
 
 
-def find_raw_files(files: Sequence[IdxFile], directories: Sequence[Path]) -> Optional[dict]:
+def find_raw_files(files: Sequence[IdxFile], directories: Sequence[Path]) -> dict | None:
     """Finds the first directory that holds all `files`, plain or gzipped.
 
     Args:

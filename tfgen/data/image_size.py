@@ -51,19 +51,25 @@ def fit_images(dataset, info, resolution, image_fit="resize"):
     if image_fit == "pad" and (height > resolution or width > resolution):
         raise ValueError(
             f"cannot pad {info.name!r} images of {height}x{width} to {resolution}x{resolution}: "
-            f"they are larger; use image_fit: resize (or a larger resolution)")
+            f"they are larger; use image_fit: resize (or a larger resolution)"
+        )
 
     def fit(example):
         example = dict(example)
         image = tf.convert_to_tensor(example["image"])
         if image_fit == "pad":
-            image = tf.image.pad_to_bounding_box(image, (resolution - height) // 2,
-                                                 (resolution - width) // 2, resolution, resolution)
+            image = tf.image.pad_to_bounding_box(
+                image, (resolution - height) // 2, (resolution - width) // 2, resolution, resolution
+            )
         else:
-            image = tf.clip_by_value(tf.image.resize(image, [resolution, resolution],
-                                                     method="bilinear", antialias=True), 0.0, 1.0)
-        example["image"] = tf.ensure_shape(tf.cast(image, example["image"].dtype),
-                                           [resolution, resolution, channels])
+            image = tf.clip_by_value(
+                tf.image.resize(image, [resolution, resolution], method="bilinear", antialias=True),
+                0.0,
+                1.0,
+            )
+        example["image"] = tf.ensure_shape(
+            tf.cast(image, example["image"].dtype), [resolution, resolution, channels]
+        )
         return example
 
     info = dataclasses.replace(info, shape=(resolution, resolution, channels))
@@ -95,12 +101,15 @@ def unfit_images(images, shape, image_fit="resize"):
     height, width, channels = shape
     size = tuple(images.shape[1:3])
     if images.shape[-1] != channels:
-        raise ValueError(f"generated images have {images.shape[-1]} channels, the dataset's "
-                         f"have {channels}")
+        raise ValueError(
+            f"generated images have {images.shape[-1]} channels, the dataset's have {channels}"
+        )
     if size == (height, width):
         return images
     if image_fit == "pad" and size[0] >= height and size[1] >= width:
-        return tf.image.crop_to_bounding_box(images, (size[0] - height) // 2,
-                                             (size[1] - width) // 2, height, width)
-    return tf.clip_by_value(tf.image.resize(images, [height, width], method="bilinear",
-                                            antialias=True), 0.0, 1.0)
+        return tf.image.crop_to_bounding_box(
+            images, (size[0] - height) // 2, (size[1] - width) // 2, height, width
+        )
+    return tf.clip_by_value(
+        tf.image.resize(images, [height, width], method="bilinear", antialias=True), 0.0, 1.0
+    )

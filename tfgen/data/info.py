@@ -1,7 +1,6 @@
 """The record every dataset source returns beside its `tf.data.Dataset`."""
 
 import dataclasses
-from typing import Optional
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,9 +29,9 @@ class DatasetInfo:
 
     name: str
     modality: str
-    shape: Optional[tuple]
-    value_range: Optional[tuple] = (0.0, 1.0)
-    num_classes: Optional[int] = None
+    shape: tuple | None
+    value_range: tuple | None = (0.0, 1.0)
+    num_classes: int | None = None
     num_examples: dict = dataclasses.field(default_factory=dict)
     binarized: bool = False
     splits: dict = dataclasses.field(default_factory=dict)

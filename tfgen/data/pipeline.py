@@ -29,7 +29,9 @@ def _with_seed(seed, offset):
 def _binarize(example):
     """Draws {0,1} pixels with P(1) = intensity, from the example's own seed."""
     example = dict(example)
-    binarize_seed, model_seed = tf.unstack(tf.random.experimental.stateless_split(example["seed"], 2))
+    binarize_seed, model_seed = tf.unstack(
+        tf.random.experimental.stateless_split(example["seed"], 2)
+    )
     draw = tf.random.stateless_uniform(tf.shape(example["image"]), seed=binarize_seed)
     example["image"] = tf.cast(draw < example["image"], example["image"].dtype)
     example["seed"] = model_seed
@@ -58,8 +60,9 @@ def steps_per_epoch(info, batch_size, cap=None, split="train"):
     return min(full, cap) if cap else full
 
 
-def training_batches(dataset, info, batch_size, seed=0, epochs=1, initial_epoch=0,
-                     steps=None, shuffle_buffer=60000):
+def training_batches(
+    dataset, info, batch_size, seed=0, epochs=1, initial_epoch=0, steps=None, shuffle_buffer=60000
+):
     """Shuffled, seeded batches for epochs `initial_epoch .. epochs - 1`, back to back.
 
     Use with `model.fit(batches, epochs=epochs, initial_epoch=initial_epoch,
@@ -83,7 +86,9 @@ def training_batches(dataset, info, batch_size, seed=0, epochs=1, initial_epoch=
     buffer = min(shuffle_buffer, info.num_examples.get("train") or shuffle_buffer)
 
     def one_epoch(epoch):
-        examples = dataset.shuffle(buffer, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
+        examples = dataset.shuffle(
+            buffer, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False
+        )
         examples = examples.enumerate().map(
             _with_seed(seed, epoch * EPOCH_STRIDE), num_parallel_calls=tf.data.AUTOTUNE
         )

@@ -104,8 +104,12 @@ def _works_from_sdist(archive: Path, workdir: Path) -> dict:
 
 def _works_from_files(directory: Path) -> dict:
     return {
-        work: _checked((directory / f"{work}_gut.txt").read_bytes(), md5, hashlib.md5,
-                       str(directory / f"{work}_gut.txt"))
+        work: _checked(
+            (directory / f"{work}_gut.txt").read_bytes(),
+            md5,
+            hashlib.md5,
+            str(directory / f"{work}_gut.txt"),
+        )
         for work, md5 in WORK_MD5S.items()
     }
 

@@ -39,7 +39,6 @@ from tfgen.data.npz_source import load_npz
 from tfgen.data.text_sources import TEXT_SPLITS, load_shakespeare, load_text
 from tfgen.data.tfds_source import load_tfds
 
-
 # --- mnist, binarized_mnist, fashion_mnist ----------------------------------------------------
 
 

@@ -24,8 +24,8 @@ ends become `\\n`; a file that is empty or not UTF-8 is an error naming it.
 """
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import tensorflow as tf
 
@@ -63,8 +63,8 @@ def holdout_by_name(names: Sequence[str], fraction: float = HOLDOUT_FRACTION) ->
     k = max(1, round(fraction * len(names)))
     ranked = sorted(names, key=lambda n: (hashlib.md5(n.encode("utf-8")).hexdigest(), n))
     return {
-        "train": sorted(ranked[2 * k:]),
-        "validation": sorted(ranked[k:2 * k]),
+        "train": sorted(ranked[2 * k :]),
+        "validation": sorted(ranked[k : 2 * k]),
         "test": sorted(ranked[:k]),
     }
 
@@ -83,8 +83,12 @@ def documents_dataset(texts: Sequence[str]) -> tf.data.Dataset:
 def text_info(name: str, num_examples: dict, splits: dict) -> DatasetInfo:
     """The `DatasetInfo` of a text dataset: documents per split and where they come from."""
     return DatasetInfo(
-        name=name, modality="text", shape=None, value_range=None,
-        num_examples=num_examples, splits=splits,
+        name=name,
+        modality="text",
+        shape=None,
+        value_range=None,
+        num_examples=num_examples,
+        splits=splits,
     )
 
 

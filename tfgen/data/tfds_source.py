@@ -19,8 +19,7 @@ import os
 import socket
 import threading
 import urllib.parse
-from collections.abc import Container
-from typing import Optional, Sequence
+from collections.abc import Container, Sequence
 
 import tensorflow as tf
 
@@ -99,7 +98,7 @@ def _prepare_tfds(builder, argument: str, name: str, offline_names: Container[st
             "and then fail.\n"
             "To get it, on a machine with network access run\n"
             f"    python -c \"import tensorflow_datasets as tfds; tfds.builder('{argument}')"
-            ".download_and_prepare()\"\n"
+            '.download_and_prepare()"\n'
             f"then copy that machine's TFDS data dir (~/tensorflow_datasets by default; this dataset "
             f"is {builder.info.full_name}/ in it) to {builder.data_dir_root} here, or set "
             f"TFDS_DATA_DIR to a directory that holds it.{hint}"
@@ -144,8 +143,10 @@ def _load_tfds_text(builder, text_key: str, name: str, split: str):
     return dataset, text_info(name, _num_examples(builder, dataset, specs, split), specs)
 
 
-def _first_feature(features, feature_type) -> Optional[str]:
-    return next((key for key, feature in features.items() if isinstance(feature, feature_type)), None)
+def _first_feature(features, feature_type) -> str | None:
+    return next(
+        (key for key, feature in features.items() if isinstance(feature, feature_type)), None
+    )
 
 
 def load_tfds(argument: str, name: str, split: str, *, offline_names: Container[str] = ()):

@@ -6,8 +6,15 @@ The strategy functions import TensorFlow on first use, so the launcher
 
 import importlib
 
-_STRATEGY_NAMES = ("STRATEGIES", "WorkerRole", "configure_cpu_devices", "make_strategy",
-                   "resolve_jit_compile", "shard_by_examples", "worker_role")
+_STRATEGY_NAMES = (
+    "STRATEGIES",
+    "WorkerRole",
+    "configure_cpu_devices",
+    "make_strategy",
+    "resolve_jit_compile",
+    "shard_by_examples",
+    "worker_role",
+)
 
 
 def __getattr__(name):

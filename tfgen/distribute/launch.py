@@ -46,13 +46,20 @@ import time
 from contextlib import ExitStack
 
 from tfgen.distribute import scratch
-from tfgen.distribute.private_network import (NetworkIsolationError, enter_private_network,
-                                   leave_private_network)
+from tfgen.distribute.private_network import (
+    NetworkIsolationError,
+    enter_private_network,
+    leave_private_network,
+)
 
 LOCALHOST = "127.0.0.1"
 # Lines of a worker's output after which a failure is likely the missing network.
-NO_NETWORK_SIGNS = ("Could not get dataset", "cannot be reached from this machine",
-                    "Network is unreachable", "Temporary failure in name resolution")
+NO_NETWORK_SIGNS = (
+    "Could not get dataset",
+    "cannot be reached from this machine",
+    "Network is unreachable",
+    "Temporary failure in name resolution",
+)
 
 
 def free_ports(count, host=LOCALHOST):
@@ -72,8 +79,10 @@ def free_ports(count, host=LOCALHOST):
 def worker_tf_configs(ports, host=LOCALHOST):
     """The `TF_CONFIG` value of each worker of a cluster on `host`:`ports`."""
     cluster = {"worker": [f"{host}:{port}" for port in ports]}
-    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-            for index in range(len(ports))]
+    return [
+        json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        for index in range(len(ports))
+    ]
 
 
 def _relay(stream, out, prefix, lock, watch=None):
@@ -129,10 +138,14 @@ class Workers:
             self.ports = free_ports(self.count)
             if not self.isolated:
                 listening = ", ".join(f"0.0.0.0:{port}" for port in self.ports)
-                print(f"[launch] note: the workers run on this machine's network ({reason}). "
-                      f"TensorFlow's gRPC server listens on every interface, not only "
-                      f"127.0.0.1, so {listening} can be reached from other machines unless "
-                      f"a firewall blocks them.", file=sys.stderr, flush=True)
+                print(
+                    f"[launch] note: the workers run on this machine's network ({reason}). "
+                    f"TensorFlow's gRPC server listens on every interface, not only "
+                    f"127.0.0.1, so {listening} can be reached from other machines unless "
+                    f"a firewall blocks them.",
+                    file=sys.stderr,
+                    flush=True,
+                )
             self._start_processes(worker_tf_configs(self.ports))
         finally:
             if self.isolated:
@@ -147,16 +160,27 @@ class Workers:
         # launcher and every worker were killed: they all hold its lock.
         tmpdir, lock_fd = self.resources.enter_context(scratch.locked_dir("tfgen-launch-"))
         for index, tf_config in enumerate(configs):
-            env = {**os.environ, "TF_CONFIG": tf_config, "PYTHONUNBUFFERED": "1",
-                   "TMPDIR": str(tmpdir)}
-            process = subprocess.Popen(self.command, env=env, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, start_new_session=True,
-                                       pass_fds=(lock_fd,))
+            env = {
+                **os.environ,
+                "TF_CONFIG": tf_config,
+                "PYTHONUNBUFFERED": "1",
+                "TMPDIR": str(tmpdir),
+            }
+            process = subprocess.Popen(
+                self.command,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=(lock_fd,),
+            )
             self.processes.append(process)
             for stream, out in ((process.stdout, sys.stdout), (process.stderr, sys.stderr)):
                 relay = threading.Thread(
-                    target=_relay, daemon=True,
-                    args=(stream, out, f"[worker {index}] ", self.lock, self._watch))
+                    target=_relay,
+                    daemon=True,
+                    args=(stream, out, f"[worker {index}] ", self.lock, self._watch),
+                )
                 relay.start()
                 self.relays.append(relay)
 
@@ -203,18 +227,24 @@ class Workers:
         if failed is not None:
             if forwarded is None:
                 with self.lock:
-                    print(f"[launch] worker {codes.index(failed)} exited with status "
-                          f"{exit_status(failed)}; stopping the others", file=sys.stderr,
-                          flush=True)
+                    print(
+                        f"[launch] worker {codes.index(failed)} exited with status "
+                        f"{exit_status(failed)}; stopping the others",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             self.stop()
         for relay in self.relays:
             relay.join(timeout=5)
         if failed is not None and self.isolated and self.network_wanted:
-            print("[launch] the workers have no network access: they run in a private network "
-                  "namespace, so that other machines cannot reach their TensorFlow servers. "
-                  "Fetch the dataset before launching (python -m tfgen.data fetch NAME; TFDS "
-                  "datasets: download_and_prepare), or pass --host-network.", file=sys.stderr,
-                  flush=True)
+            print(
+                "[launch] the workers have no network access: they run in a private network "
+                "namespace, so that other machines cannot reach their TensorFlow servers. "
+                "Fetch the dataset before launching (python -m tfgen.data fetch NAME; TFDS "
+                "datasets: download_and_prepare), or pass --host-network.",
+                file=sys.stderr,
+                flush=True,
+            )
         if forwarded is not None:
             return 128 + int(forwarded)
         return exit_status(failed) if failed is not None else 0

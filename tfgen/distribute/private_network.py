@@ -50,8 +50,11 @@ def _enter_user_and_network_namespace():
     keep their owner) owning a new network namespace, with its loopback up."""
     uid, gid = os.getuid(), os.getgid()
     _syscall("unshare", CLONE_NEWUSER | CLONE_NEWNET)
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
-                       ("gid_map", f"{gid} {gid} 1")):
+    for name, text in (
+        ("setgroups", "deny"),
+        ("uid_map", f"{uid} {uid} 1"),
+        ("gid_map", f"{gid} {gid} 1"),
+    ):
         with open(f"/proc/self/{name}", "w") as file:
             file.write(text)
     _bring_up_loopback()
@@ -72,8 +75,11 @@ def _probe_user_namespace():
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code:
-        raise NetworkIsolationError(code, f"unshare(CLONE_NEWUSER | CLONE_NEWNET) or bringing "
-                                          f"up its loopback failed: {os.strerror(code)}")
+        raise NetworkIsolationError(
+            code,
+            f"unshare(CLONE_NEWUSER | CLONE_NEWNET) or bringing "
+            f"up its loopback failed: {os.strerror(code)}",
+        )
 
 
 def enter_private_network():
@@ -91,7 +97,9 @@ def enter_private_network():
     try:
         previous = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     except OSError as error:  # No /proc, or a kernel older than 3.17.
-        raise NetworkIsolationError(error.errno, f"no network namespace to return to: {error}")
+        raise NetworkIsolationError(
+            error.errno, f"no network namespace to return to: {error}"
+        ) from error
     try:
         _syscall("unshare", CLONE_NEWNET)
     except OSError as error:
@@ -106,15 +114,19 @@ def enter_private_network():
             raise NetworkIsolationError(error.errno, f"bringing up lo: {error}") from error
         return previous
     if _thread_count() != 1:
-        raise NetworkIsolationError(errno.EINVAL, "unshare(CLONE_NEWNET) is not permitted, "
-                                                  "and a user namespace needs a process "
-                                                  "with one thread")
+        raise NetworkIsolationError(
+            errno.EINVAL,
+            "unshare(CLONE_NEWNET) is not permitted, "
+            "and a user namespace needs a process "
+            "with one thread",
+        )
     _probe_user_namespace()
     try:
         _enter_user_and_network_namespace()
     except OSError as error:  # It worked in the probe; nothing sensible to fall back to.
-        raise RuntimeError(f"entering a private network namespace failed half-way: "
-                           f"{error}") from error
+        raise RuntimeError(
+            f"entering a private network namespace failed half-way: {error}"
+        ) from error
     return None
 
 

@@ -64,8 +64,9 @@ def locked_dir(prefix, family=None):
     """
     remove_abandoned(family or prefix)
     path = Path(tempfile.mkdtemp(prefix=prefix))
-    fd = os.open(path / f"{LOCK_FILE}.new", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-                 0o600)
+    fd = os.open(
+        path / f"{LOCK_FILE}.new", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+    )
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.rename(path / f"{LOCK_FILE}.new", path / LOCK_FILE)

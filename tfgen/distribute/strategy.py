@@ -79,7 +79,8 @@ def make_strategy(name="default", devices=None):
         # trace a step with synchronized batch norm.
         return tf.distribute.MirroredStrategy(
             configure_cpu_devices(devices or 2),
-            cross_device_ops=tf.distribute.ReductionToOneDevice())
+            cross_device_ops=tf.distribute.ReductionToOneDevice(),
+        )
     raise ValueError(f"unknown strategy {name!r}; valid choices are: {', '.join(STRATEGIES)}")
 
 
@@ -96,13 +97,19 @@ def make_multi_worker_strategy():
         raise ValueError(
             "strategy multi_worker needs the TF_CONFIG environment variable (the cluster and "
             "this process's task); start the workers with `python -m tfgen.launch --workers N "
-            "-- python -m tfgen.fit ...`, or set TF_CONFIG on each machine (see the README)")
+            "-- python -m tfgen.fit ...`, or set TF_CONFIG on each machine (see the README)"
+        )
     gpus = tf.config.list_physical_devices("GPU")
-    implementation = (tf.distribute.experimental.CommunicationImplementation.AUTO if gpus else
-                      tf.distribute.experimental.CommunicationImplementation.RING)
+    implementation = (
+        tf.distribute.experimental.CommunicationImplementation.AUTO
+        if gpus
+        else tf.distribute.experimental.CommunicationImplementation.RING
+    )
     return _MultiWorkerMirroredStrategy(
         communication_options=tf.distribute.experimental.CommunicationOptions(
-            implementation=implementation))
+            implementation=implementation
+        )
+    )
 
 
 class _MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):

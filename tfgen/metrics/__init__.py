@@ -43,8 +43,18 @@ _EXPORTS = {
     "importance_weighted_nll": "likelihood",
     "language_model_metrics": "likelihood",
 }
-_SUBMODULES = ("classifier", "statistics", "fid", "kid", "isc", "manifold",
-               "registry", "compute", "extractors", "likelihood")
+_SUBMODULES = (
+    "classifier",
+    "statistics",
+    "fid",
+    "kid",
+    "isc",
+    "manifold",
+    "registry",
+    "compute",
+    "extractors",
+    "likelihood",
+)
 
 
 def __getattr__(name):

@@ -87,19 +87,29 @@ def build_classifier(shape, num_classes, seed=0):
     inputs = keras.Input(tuple(shape), name="image")
     x, size, filters = inputs, min(shape[:2]), 32
     while True:
-        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu",
-                                kernel_initializer=keras.initializers.GlorotUniform(next(seeds)))(x)
+        x = keras.layers.Conv2D(
+            filters,
+            3,
+            padding="same",
+            activation="relu",
+            kernel_initializer=keras.initializers.GlorotUniform(next(seeds)),
+        )(x)
         if size < 2:
             break
         x, size, filters = keras.layers.MaxPooling2D()(x), size // 2, min(2 * filters, 128)
         if size <= 7:
             break
     x = keras.layers.Flatten()(keras.layers.Dropout(0.25, seed=next(seeds))(x))
-    x = keras.layers.Dense(128, activation="relu", name=FEATURES,
-                           kernel_initializer=keras.initializers.GlorotUniform(next(seeds)))(x)
+    x = keras.layers.Dense(
+        128,
+        activation="relu",
+        name=FEATURES,
+        kernel_initializer=keras.initializers.GlorotUniform(next(seeds)),
+    )(x)
     x = keras.layers.Dropout(0.25, seed=next(seeds))(x)
-    logits = keras.layers.Dense(num_classes, name="logits",
-                                kernel_initializer=keras.initializers.GlorotUniform(next(seeds)))(x)
+    logits = keras.layers.Dense(
+        num_classes, name="logits", kernel_initializer=keras.initializers.GlorotUniform(next(seeds))
+    )(x)
     return keras.Model(inputs, logits, name="dataset_classifier")
 
 
@@ -127,8 +137,11 @@ def train_classifier(dataset, epochs=DEFAULT_EPOCHS, seed=0, max_train_examples=
     steps = -(-int(count) // BATCH_SIZE)  # batches per epoch, rounded up
     model = build_classifier(info.shape, info.num_classes, seed)
     schedule = keras.optimizers.schedules.CosineDecay(PEAK_LEARNING_RATE, max(1, steps * epochs))
-    model.compile(optimizer=keras.optimizers.Adam(schedule), metrics=["accuracy"],
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        metrics=["accuracy"],
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     model.fit(train.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=verbose)
     test = _pairs(dataset, "test").batch(512).prefetch(tf.data.AUTOTUNE)
     return model, float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
@@ -171,12 +184,16 @@ class DatasetClassifier:
             images = np.asarray(images, np.float32)
             if images.shape[1:] != self.image_shape:
                 expected = ", ".join(map(str, self.image_shape))
-                raise ValueError(f"Images shaped {images.shape} given to the {self.dataset!r} "
-                                 f"classifier; expected (N, {expected}).")
+                raise ValueError(
+                    f"Images shaped {images.shape} given to the {self.dataset!r} "
+                    f"classifier; expected (N, {expected})."
+                )
             if images.size and (images.min() < -1e-3 or images.max() > 1 + 1e-3):
-                raise ValueError(f"Image values span [{images.min():.3g}, {images.max():.3g}]; "
-                                 f"the {self.dataset!r} classifier expects [0, 1] "
-                                 "(rescale [-1, 1] outputs).")
+                raise ValueError(
+                    f"Image values span [{images.min():.3g}, {images.max():.3g}]; "
+                    f"the {self.dataset!r} classifier expects [0, 1] "
+                    "(rescale [-1, 1] outputs)."
+                )
         return self._outputs.predict(images, batch_size=batch_size, verbose=0)
 
     def features(self, images, batch_size=256):
@@ -256,16 +273,31 @@ def load_cached(dataset, cache_dir=None):
     except (DatasetUnavailableError, ValueError, OSError):
         return None
     path = cache_path(dataset, fingerprint, cache_dir)
-    metadata = _read_cached(path, {"dataset": dataset, "fingerprint": fingerprint,
-                                   "version": VERSION, "epochs": DEFAULT_EPOCHS, "seed": 0,
-                                   "max_train_examples": None})
+    metadata = _read_cached(
+        path,
+        {
+            "dataset": dataset,
+            "fingerprint": fingerprint,
+            "version": VERSION,
+            "epochs": DEFAULT_EPOCHS,
+            "seed": 0,
+            "max_train_examples": None,
+        },
+    )
     if metadata is None:
         return None
     return DatasetClassifier(keras.saving.load_model(path), metadata, path, loaded_from_cache=True)
 
 
-def load_or_train(dataset, cache_dir=None, epochs=DEFAULT_EPOCHS, seed=0, max_train_examples=None,
-                  retrain=False, verbose=0):
+def load_or_train(
+    dataset,
+    cache_dir=None,
+    epochs=DEFAULT_EPOCHS,
+    seed=0,
+    max_train_examples=None,
+    retrain=False,
+    verbose=0,
+):
     """Loads the cached classifier of `dataset`, training and caching it first if needed.
 
     A cached classifier is reused when its dataset fingerprint, `VERSION`, `epochs`,
@@ -290,8 +322,14 @@ def load_or_train(dataset, cache_dir=None, epochs=DEFAULT_EPOCHS, seed=0, max_tr
     checked_info(dataset)
     fingerprint = dataset_fingerprint(dataset)
     path = cache_path(dataset, fingerprint, cache_dir)
-    expected = {"dataset": dataset, "fingerprint": fingerprint, "version": VERSION,
-                "epochs": epochs, "seed": seed, "max_train_examples": max_train_examples}
+    expected = {
+        "dataset": dataset,
+        "fingerprint": fingerprint,
+        "version": VERSION,
+        "epochs": epochs,
+        "seed": seed,
+        "max_train_examples": max_train_examples,
+    }
     metadata = None if retrain else _read_cached(path, expected)
     if metadata is not None:
         model = keras.saving.load_model(path)
@@ -300,19 +338,29 @@ def load_or_train(dataset, cache_dir=None, epochs=DEFAULT_EPOCHS, seed=0, max_tr
         print(f"Training the {dataset!r} classifier ({epochs} epochs); it will be cached at {path}")
     start = time.perf_counter()
     model, accuracy = train_classifier(dataset, epochs, seed, max_train_examples, verbose)
-    metadata = _save(model, path, {**expected, "test_accuracy": accuracy,
-                                   "train_seconds": round(time.perf_counter() - start, 1),
-                                   "tfgen": tfgen.__version__, "keras": keras.__version__,
-                                   "tensorflow": tf.__version__})
+    metadata = _save(
+        model,
+        path,
+        {
+            **expected,
+            "test_accuracy": accuracy,
+            "train_seconds": round(time.perf_counter() - start, 1),
+            "tfgen": tfgen.__version__,
+            "keras": keras.__version__,
+            "tensorflow": tf.__version__,
+        },
+    )
     return DatasetClassifier(model, metadata, path, loaded_from_cache=False)
 
 
 def main(argv=None):
     """The command line: trains or loads a classifier, prints its test accuracy, path and time."""
-    parser = argparse.ArgumentParser(prog="python -m tfgen.metrics.classifier",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", required=True,
-                        help=f"a labelled image dataset: {', '.join(data.names())}")
+    parser = argparse.ArgumentParser(
+        prog="python -m tfgen.metrics.classifier", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--dataset", required=True, help=f"a labelled image dataset: {', '.join(data.names())}"
+    )
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="training epochs")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, dropout, shuffle")
     parser.add_argument("--cache-dir", help="default: <data_dir>/classifiers")
@@ -321,8 +369,9 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # Keras 3.15 warns on every fit
     start = time.perf_counter()
     try:
-        classifier = load_or_train(args.dataset, args.cache_dir, args.epochs, args.seed,
-                                   retrain=args.retrain, verbose=2)
+        classifier = load_or_train(
+            args.dataset, args.cache_dir, args.epochs, args.seed, retrain=args.retrain, verbose=2
+        )
     except ValueError as error:
         parser.error(str(error))
     how = "loaded from cache" if classifier.loaded_from_cache else "trained"

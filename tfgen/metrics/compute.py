@@ -30,10 +30,21 @@ def _require(value, what, metric):
     return value
 
 
-def compute_metrics(metrics, *, real_features=None, fake_features=None,
-                    fake_probabilities=None, real_moments=None, fake_moments=None,
-                    kid_subsets=100, kid_subset_size=1000, is_splits=10,
-                    pr_k=3, dc_k=5, seed=0):
+def compute_metrics(
+    metrics,
+    *,
+    real_features=None,
+    fake_features=None,
+    fake_probabilities=None,
+    real_moments=None,
+    fake_moments=None,
+    kid_subsets=100,
+    kid_subset_size=1000,
+    is_splits=10,
+    pr_k=3,
+    dc_k=5,
+    seed=0,
+):
     """Computes `metrics` and returns `{name: float}` plus `kid_std` / `is_std` if asked.
 
     Args:
@@ -51,25 +62,45 @@ def compute_metrics(metrics, *, real_features=None, fake_features=None,
     wanted = {spec.name for spec in specs}
     results = {}
     if "fid" in wanted:
-        real = real_moments if real_moments is not None else StreamingMoments.from_features(
-            _require(real_features, "real_moments or real_features", "fid"))
-        fake = fake_moments if fake_moments is not None else StreamingMoments.from_features(
-            _require(fake_features, "fake_moments or fake_features", "fid"))
+        real = (
+            real_moments
+            if real_moments is not None
+            else StreamingMoments.from_features(
+                _require(real_features, "real_moments or real_features", "fid")
+            )
+        )
+        fake = (
+            fake_moments
+            if fake_moments is not None
+            else StreamingMoments.from_features(
+                _require(fake_features, "fake_moments or fake_features", "fid")
+            )
+        )
         results["fid"] = fid_from_moments(real, fake)
     if "kid" in wanted:
         results["kid"], results["kid_std"] = kernel_inception_distance(
             _require(real_features, "real_features", "kid"),
             _require(fake_features, "fake_features", "kid"),
-            num_subsets=kid_subsets, subset_size=kid_subset_size, seed=seed)
+            num_subsets=kid_subsets,
+            subset_size=kid_subset_size,
+            seed=seed,
+        )
     if "is" in wanted:
         results["is"], results["is_std"] = inception_score(
-            _require(fake_probabilities, "fake_probabilities", "is"), splits=is_splits)
-    for pair, function, k in ((("precision", "recall"), precision_recall, pr_k),
-                              (("density", "coverage"), density_coverage, dc_k)):
+            _require(fake_probabilities, "fake_probabilities", "is"), splits=is_splits
+        )
+    for pair, function, k in (
+        (("precision", "recall"), precision_recall, pr_k),
+        (("density", "coverage"), density_coverage, dc_k),
+    ):
         if wanted & set(pair):
             name = sorted(wanted & set(pair))[0]
-            values = function(_require(real_features, "real_features", name),
-                              _require(fake_features, "fake_features", name), k=k)
+            values = function(
+                _require(real_features, "real_features", name),
+                _require(fake_features, "fake_features", name),
+                k=k,
+            )
             results.update({key: value for key, value in zip(pair, values) if key in wanted})
     return {spec.name: results[spec.name] for spec in specs} | {
-        key: value for key, value in results.items() if key.endswith("_std")}
+        key: value for key, value in results.items() if key.endswith("_std")
+    }

@@ -42,10 +42,13 @@ class ClassifierExtractor:
 
         self.classifier = load_or_train(dataset, verbose=verbose)
         # The dataset and the weights: classifiers trained on two CPUs differ.
-        self.id = (f"classifier-{self.classifier.fingerprint[:12]}"
-                   f"-{self.classifier.weights_digest[:8]}")
-        self.description = (f"tfgen classifier of {dataset} ({self.classifier.test_accuracy:.2%} "
-                            f"test accuracy; 128-d penultimate features)")
+        self.id = (
+            f"classifier-{self.classifier.fingerprint[:12]}-{self.classifier.weights_digest[:8]}"
+        )
+        self.description = (
+            f"tfgen classifier of {dataset} ({self.classifier.test_accuracy:.2%} "
+            f"test accuracy; 128-d penultimate features)"
+        )
         self.has_probabilities = True
 
     def outputs(self, images):
@@ -73,8 +76,9 @@ class InceptionExtractor:
         if not path.is_file():
             raise FileNotFoundError(f"InceptionV3 weights not found at {path}")
         with_top = "notop" not in path.name
-        model = keras.applications.InceptionV3(weights=str(path), include_top=with_top,
-                                               pooling=None if with_top else "avg")
+        model = keras.applications.InceptionV3(
+            weights=str(path), include_top=with_top, pooling=None if with_top else "avg"
+        )
         # With the top, "avg_pool" feeds the classifier; without, pooling="avg" is the output.
         outputs = [model.get_layer("avg_pool").output, model.output] if with_top else [model.output]
         self.model = keras.Model(model.inputs, outputs)
@@ -109,7 +113,8 @@ def _find_inception_weights():
         f"{INCEPTION_FILES[True]} (or the _notop file, without the Inception Score) in {home}, "
         f"or pass --inception-weights PATH; they are at "
         f"https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/. "
-        f"Or use --extractor classifier, which needs no download.")
+        f"Or use --extractor classifier, which needs no download."
+    )
 
 
 def get_extractor(name, dataset, inception_weights=None, verbose=0):

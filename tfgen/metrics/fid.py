@@ -59,20 +59,27 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=0.0):
         raise ValueError(f"Means must be vectors of one length; got {mu1.shape} and {mu2.shape}.")
     expected = (mu1.shape[0],) * 2
     if sigma1.shape != expected or sigma2.shape != expected:
-        raise ValueError(f"Covariances must have shape {expected}; "
-                         f"got {sigma1.shape} and {sigma2.shape}.")
+        raise ValueError(
+            f"Covariances must have shape {expected}; got {sigma1.shape} and {sigma2.shape}."
+        )
     if eps:
         offset = eps * np.eye(expected[0])
         sigma1, sigma2 = sigma1 + offset, sigma2 + offset
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2)
-                 - 2.0 * trace_sqrt_product(sigma1, sigma2))
+    return float(
+        diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt_product(sigma1, sigma2)
+    )
 
 
 def fid_from_moments(real_moments, fake_moments, eps=0.0):
     """FID between two `StreamingMoments` (e.g. cached reference vs. generated)."""
-    return frechet_distance(real_moments.mean, real_moments.covariance,
-                            fake_moments.mean, fake_moments.covariance, eps=eps)
+    return frechet_distance(
+        real_moments.mean,
+        real_moments.covariance,
+        fake_moments.mean,
+        fake_moments.covariance,
+        eps=eps,
+    )
 
 
 def fid_from_features(real_features, fake_features, eps=0.0):

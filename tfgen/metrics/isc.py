@@ -20,13 +20,16 @@ DEFAULT_SPLITS = 10
 def _as_probabilities(probabilities):
     probabilities = np.asarray(probabilities, np.float64)
     if probabilities.ndim != 2:
-        raise ValueError(f"probabilities must be a [num_samples, num_classes] array; "
-                         f"got shape {probabilities.shape}.")
+        raise ValueError(
+            f"probabilities must be a [num_samples, num_classes] array; "
+            f"got shape {probabilities.shape}."
+        )
     if not np.all(np.isfinite(probabilities)) or np.any(probabilities < 0):
         raise ValueError("probabilities must be finite and non-negative.")
     if not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-3):
-        raise ValueError("Each row of probabilities must sum to 1 (pass softmax outputs, "
-                         "not logits).")
+        raise ValueError(
+            "Each row of probabilities must sum to 1 (pass softmax outputs, not logits)."
+        )
     return probabilities
 
 
@@ -54,11 +57,17 @@ def inception_score(probabilities, splits=DEFAULT_SPLITS, shuffle_seed=None):
     probabilities = _as_probabilities(probabilities)
     count = len(probabilities)
     if not 1 <= splits <= count:
-        raise ValueError(f"splits must be between 1 and the number of samples ({count}); "
-                         f"got {splits}.")
+        raise ValueError(
+            f"splits must be between 1 and the number of samples ({count}); got {splits}."
+        )
     if shuffle_seed is not None:
         probabilities = probabilities[np.random.RandomState(shuffle_seed).permutation(count)]
-    scores = np.array([
-        np.exp(mean_kl_to_marginal(probabilities[i * count // splits:(i + 1) * count // splits]))
-        for i in range(splits)])
+    scores = np.array(
+        [
+            np.exp(
+                mean_kl_to_marginal(probabilities[i * count // splits : (i + 1) * count // splits])
+            )
+            for i in range(splits)
+        ]
+    )
     return float(scores.mean()), float(scores.std())

@@ -28,7 +28,7 @@ def polynomial_kernel(x, y, degree=3, gamma=None, coef0=1.0):
     gamma = 1.0 / x.shape[1] if gamma is None else gamma
     base = gamma * (x @ y.T) + coef0
     if not float(degree).is_integer() or degree < 1:
-        return base ** degree
+        return base**degree
     result = base.copy()
     for _ in range(int(degree) - 1):  # repeated products: exact and much faster than pow
         result *= base
@@ -48,14 +48,23 @@ def unbiased_mmd2(k_xx, k_yy, k_xy):
 
 def polynomial_mmd2(x, y, degree=3, gamma=None, coef0=1.0):
     """Unbiased MMD² between two equal-size `[m, D]` samples under the polynomial kernel."""
+
     def kernel(a, b):
         return polynomial_kernel(a, b, degree, gamma, coef0)
+
     return unbiased_mmd2(kernel(x, x), kernel(y, y), kernel(x, y))
 
 
-def kernel_inception_distance(real_features, fake_features, num_subsets=DEFAULT_NUM_SUBSETS,
-                              subset_size=DEFAULT_SUBSET_SIZE, seed=0, degree=3, gamma=None,
-                              coef0=1.0):
+def kernel_inception_distance(
+    real_features,
+    fake_features,
+    num_subsets=DEFAULT_NUM_SUBSETS,
+    subset_size=DEFAULT_SUBSET_SIZE,
+    seed=0,
+    degree=3,
+    gamma=None,
+    coef0=1.0,
+):
     """KID between two `[N, D]` feature arrays.
 
     Args:
@@ -81,9 +90,11 @@ def kernel_inception_distance(real_features, fake_features, num_subsets=DEFAULT_
         raise ValueError(f"num_subsets must be >= 1; got {num_subsets}.")
     size = min(int(subset_size), len(real), len(fake))
     if size < 2:
-        raise ValueError(f"KID needs subsets of at least 2 samples per set; got "
-                         f"subset_size={subset_size} with {len(real)} real and "
-                         f"{len(fake)} fake samples.")
+        raise ValueError(
+            f"KID needs subsets of at least 2 samples per set; got "
+            f"subset_size={subset_size} with {len(real)} real and "
+            f"{len(fake)} fake samples."
+        )
     rng = np.random.RandomState(seed)
     estimates = np.empty(num_subsets)
     for i in range(num_subsets):

@@ -14,8 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 
-def importance_weighted_nll(model, images, num_samples=1000, seed=0, batch_size=50,
-                            samples_per_pass=100):
+def importance_weighted_nll(
+    model, images, num_samples=1000, seed=0, batch_size=50, samples_per_pass=100
+):
     """Per-image upper bound on `-log p(x)` from `num_samples` importance samples.
 
     Args:
@@ -49,9 +50,11 @@ def importance_weighted_nll(model, images, num_samples=1000, seed=0, batch_size=
     bounds = []
     images = tf.convert_to_tensor(images, tf.float32)
     for start in range(0, int(images.shape[0]), batch_size):
-        batch = images[start:start + batch_size]
-        weights = [log_weights(batch, tf.constant([seed, start * passes + i], tf.int32))
-                   for i in range(passes)]
+        batch = images[start : start + batch_size]
+        weights = [
+            log_weights(batch, tf.constant([seed, start * passes + i], tf.int32))
+            for i in range(passes)
+        ]
         weights = tf.concat(weights, axis=0)[:num_samples]
         log_px = tf.reduce_logsumexp(tf.cast(weights, tf.float64), axis=0) - math.log(num_samples)
         bounds.append(-log_px.numpy())
@@ -74,8 +77,11 @@ def language_model_metrics(model, batches, steps=None):
     if model.optimizer is None:
         model.compile()
     values = model.evaluate(batches, steps=steps, verbose=0, return_dict=True)
-    result = {"loss": float(values["loss"]), "perplexity": math.exp(float(values["loss"])),
-              "bits_per_token": float(values["bits_per_token"])}
+    result = {
+        "loss": float(values["loss"]),
+        "perplexity": math.exp(float(values["loss"])),
+        "bits_per_token": float(values["bits_per_token"]),
+    }
     if "bits_per_character" in values:
         result["bits_per_character"] = float(values["bits_per_character"])
     return result

@@ -27,7 +27,7 @@ import numpy as np
 
 from tfgen.metrics.statistics import as_feature_matrix
 
-DEFAULT_BLOCK_ELEMENTS = 2 ** 21  # 16 MB of float64 distances per block (~3x that at peak)
+DEFAULT_BLOCK_ELEMENTS = 2**21  # 16 MB of float64 distances per block (~3x that at peak)
 
 
 def _row_blocks(num_rows, num_cols, max_block_elements):
@@ -47,8 +47,9 @@ def nearest_neighbour_radii(features, k, max_block_elements=DEFAULT_BLOCK_ELEMEN
     features = as_feature_matrix(features)
     count = len(features)
     if not 1 <= k < count:
-        raise ValueError(f"k must be between 1 and the number of samples - 1 ({count - 1}); "
-                         f"got k={k}.")
+        raise ValueError(
+            f"k must be between 1 and the number of samples - 1 ({count - 1}); got k={k}."
+        )
     radii = np.empty(count)
     for start, stop in _row_blocks(count, count, max_block_elements):
         distances = pairwise_distances(features[start:stop], features)
@@ -74,8 +75,8 @@ def _manifold_scores(real, fake, k, with_recall, inclusive, max_block_elements):
     fake_radii = nearest_neighbour_radii(fake, k, max_block_elements) if with_recall else None
     inside = np.less_equal if inclusive else np.less
     real_balls_per_fake = np.zeros(len(fake), np.int64)  # precision and density
-    in_fake_manifold = np.zeros(len(real), bool)          # recall
-    covered = np.zeros(len(real), bool)                   # coverage
+    in_fake_manifold = np.zeros(len(real), bool)  # recall
+    covered = np.zeros(len(real), bool)  # coverage
     for start, stop in _row_blocks(len(real), len(fake), max_block_elements):
         distances = pairwise_distances(real[start:stop], fake)
         real_balls_per_fake += inside(distances, real_radii[start:stop, None]).sum(axis=0)
@@ -90,8 +91,7 @@ def _manifold_scores(real, fake, k, with_recall, inclusive, max_block_elements):
     }
 
 
-def precision_recall(real_features, fake_features, k=3,
-                     max_block_elements=DEFAULT_BLOCK_ELEMENTS):
+def precision_recall(real_features, fake_features, k=3, max_block_elements=DEFAULT_BLOCK_ELEMENTS):
     """Improved precision and recall (Kynkäänniemi et al. 2019).
 
     Args:
@@ -107,8 +107,7 @@ def precision_recall(real_features, fake_features, k=3,
     return scores["precision"], scores["recall"]
 
 
-def density_coverage(real_features, fake_features, k=5,
-                     max_block_elements=DEFAULT_BLOCK_ELEMENTS):
+def density_coverage(real_features, fake_features, k=5, max_block_elements=DEFAULT_BLOCK_ELEMENTS):
     """Density and coverage (Naeem et al. 2020); only real-set radii are needed.
 
     Returns:

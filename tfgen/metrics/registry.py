@@ -47,22 +47,74 @@ class MetricSpec:
         return candidate > best if self.higher_is_better else candidate < best
 
 
-METRICS = {spec.name: spec for spec in (
-    MetricSpec("fid", False, FEATURES, True, True, None,
-               "Fréchet distance between Gaussians fitted to real and generated features."),
-    MetricSpec("kid", False, FEATURES, True, False, "kid_std",
-               "Kernel distance: unbiased MMD² (cubic polynomial kernel) averaged over subsets."),
-    MetricSpec("is", True, PROBABILITIES, False, False, "is_std",
-               "Inception Score: exp E[KL(p(y|x) || p(y))] over splits of generated samples."),
-    MetricSpec("precision", True, FEATURES, True, False, None,
-               "Fraction of generated samples inside the real k-NN manifold (k=3)."),
-    MetricSpec("recall", True, FEATURES, True, False, None,
-               "Fraction of real samples inside the generated k-NN manifold (k=3)."),
-    MetricSpec("density", True, FEATURES, True, False, None,
-               "Mean number of real k-NN balls holding a generated sample, over k (k=5)."),
-    MetricSpec("coverage", True, FEATURES, True, False, None,
-               "Fraction of real k-NN balls holding at least one generated sample (k=5)."),
-)}
+METRICS = {
+    spec.name: spec
+    for spec in (
+        MetricSpec(
+            "fid",
+            False,
+            FEATURES,
+            True,
+            True,
+            None,
+            "Fréchet distance between Gaussians fitted to real and generated features.",
+        ),
+        MetricSpec(
+            "kid",
+            False,
+            FEATURES,
+            True,
+            False,
+            "kid_std",
+            "Kernel distance: unbiased MMD² (cubic polynomial kernel) averaged over subsets.",
+        ),
+        MetricSpec(
+            "is",
+            True,
+            PROBABILITIES,
+            False,
+            False,
+            "is_std",
+            "Inception Score: exp E[KL(p(y|x) || p(y))] over splits of generated samples.",
+        ),
+        MetricSpec(
+            "precision",
+            True,
+            FEATURES,
+            True,
+            False,
+            None,
+            "Fraction of generated samples inside the real k-NN manifold (k=3).",
+        ),
+        MetricSpec(
+            "recall",
+            True,
+            FEATURES,
+            True,
+            False,
+            None,
+            "Fraction of real samples inside the generated k-NN manifold (k=3).",
+        ),
+        MetricSpec(
+            "density",
+            True,
+            FEATURES,
+            True,
+            False,
+            None,
+            "Mean number of real k-NN balls holding a generated sample, over k (k=5).",
+        ),
+        MetricSpec(
+            "coverage",
+            True,
+            FEATURES,
+            True,
+            False,
+            None,
+            "Fraction of real k-NN balls holding at least one generated sample (k=5).",
+        ),
+    )
+}
 
 
 def names():

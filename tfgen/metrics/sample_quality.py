@@ -12,14 +12,25 @@ from tfgen.metrics.statistics import StreamingMoments
 
 REFERENCE_SPLIT = "test"
 QUALITY_GROUPS = {
-    "fid": ("fid",), "kid": ("kid",), "is": ("is",), "pr": ("precision", "recall"),
+    "fid": ("fid",),
+    "kid": ("kid",),
+    "is": ("is",),
+    "pr": ("precision", "recall"),
     "dc": ("density", "coverage"),
 }
 """Sample-quality groups and the values each one measures."""
 
 
-def generated_outputs(model, extractor, num_samples, seed=0, batch_size=500, keep_features=True,
-                      shape=None, image_fit="pad"):
+def generated_outputs(
+    model,
+    extractor,
+    num_samples,
+    seed=0,
+    batch_size=500,
+    keep_features=True,
+    shape=None,
+    image_fit="pad",
+):
     """Features of `num_samples` generated images, batch by batch.
 
     With `shape` (the dataset's `(height, width, channels)`), images of another size
@@ -41,12 +52,23 @@ def generated_outputs(model, extractor, num_samples, seed=0, batch_size=500, kee
             features.append(batch_features)
         if batch_probabilities is not None:
             probabilities.append(batch_probabilities)
-    return (moments, np.concatenate(features) if keep_features else None,
-            np.concatenate(probabilities) if probabilities else None)
+    return (
+        moments,
+        np.concatenate(features) if keep_features else None,
+        np.concatenate(probabilities) if probabilities else None,
+    )
 
 
-def sample_quality(model, dataset, groups, extractor, num_samples=10_000, seed=0,
-                   reference_split=REFERENCE_SPLIT, image_fit="pad"):
+def sample_quality(
+    model,
+    dataset,
+    groups,
+    extractor,
+    num_samples=10_000,
+    seed=0,
+    reference_split=REFERENCE_SPLIT,
+    image_fit="pad",
+):
     """FID, KID, IS, precision/recall and density/coverage of `model`'s samples.
 
     Args:
@@ -67,15 +89,28 @@ def sample_quality(model, dataset, groups, extractor, num_samples=10_000, seed=0
     """
     names = [name for group in groups for name in QUALITY_GROUPS[group]]
     if "is" in names and not extractor.has_probabilities:
-        raise ValueError(f"the Inception Score needs class probabilities, which the "
-                         f"{extractor.description} does not give")
+        raise ValueError(
+            f"the Inception Score needs class probabilities, which the "
+            f"{extractor.description} does not give"
+        )
     reference = extractors.reference_features(dataset, reference_split, extractor)
     _, info = data_lib.load(dataset, reference_split)
     keep = any(name != "fid" and name != "is" for name in names)
     moments, features, probabilities = generated_outputs(
-        model, extractor, num_samples, seed, keep_features=keep, shape=info.shape,
-        image_fit=image_fit)
+        model,
+        extractor,
+        num_samples,
+        seed,
+        keep_features=keep,
+        shape=info.shape,
+        image_fit=image_fit,
+    )
     return compute.compute_metrics(
-        names, real_features=reference["features"], fake_features=features,
-        fake_probabilities=probabilities, fake_moments=moments,
-        real_moments=StreamingMoments.from_features(reference["features"]), seed=seed)
+        names,
+        real_features=reference["features"],
+        fake_features=features,
+        fake_probabilities=probabilities,
+        fake_moments=moments,
+        real_moments=StreamingMoments.from_features(reference["features"]),
+        seed=seed,
+    )

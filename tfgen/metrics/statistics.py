@@ -33,8 +33,9 @@ def as_feature_matrix(features, name="features", dtype=np.float64, copy=False):
     if dtype is not None or copy:
         features = np.array(features, dtype=dtype, copy=True if copy else None)
     if features.ndim != 2:
-        raise ValueError(f"{name} must be a [num_samples, num_features] array; "
-                         f"got shape {features.shape}.")
+        raise ValueError(
+            f"{name} must be a [num_samples, num_features] array; got shape {features.shape}."
+        )
     if not np.all(np.isfinite(features)):
         raise ValueError(f"{name} contains NaN or infinite values.")
     return features
@@ -72,8 +73,9 @@ class StreamingMoments:
             self._mean = np.zeros(batch.shape[1])
             self._scatter = np.zeros((batch.shape[1],) * 2)
         if batch.shape[1] != self.num_features:
-            raise ValueError(f"Expected batches of {self.num_features} features; "
-                             f"got shape {batch.shape}.")
+            raise ValueError(
+                f"Expected batches of {self.num_features} features; got shape {batch.shape}."
+            )
         if batch.shape[0] == 0:
             return self
         batch_mean = batch.mean(axis=0)
@@ -89,8 +91,10 @@ class StreamingMoments:
             self._mean = np.zeros(other.num_features)
             self._scatter = np.zeros((other.num_features,) * 2)
         if other.num_features != self.num_features:
-            raise ValueError(f"Cannot merge moments of {other.num_features} features "
-                             f"into moments of {self.num_features}.")
+            raise ValueError(
+                f"Cannot merge moments of {other.num_features} features "
+                f"into moments of {self.num_features}."
+            )
         self._merge(other.count, other._mean, other._scatter)
         return self
 
@@ -117,8 +121,12 @@ class StreamingMoments:
     def save(self, path):
         """Writes an `.npz` with `count`, `mean`, `scatter`, plus pytorch-fid's `mu`, `sigma`."""
         path = os.fspath(path)
-        arrays = {"count": np.int64(self.count), "mean": self.mean, "scatter": self._scatter,
-                  "mu": self.mean}
+        arrays = {
+            "count": np.int64(self.count),
+            "mean": self.mean,
+            "scatter": self._scatter,
+            "mu": self.mean,
+        }
         if self.count >= 2:
             arrays["sigma"] = self.covariance
         with atomic_write(path) as handle:  # a file object keeps np.savez from appending ".npz"
@@ -130,8 +138,10 @@ class StreamingMoments:
         with np.load(os.fspath(path)) as stored:
             missing = {"count", "mean", "scatter"} - set(stored.files)
             if missing:
-                raise ValueError(f"{path} is not a StreamingMoments file (missing "
-                                 f"{sorted(missing)}; has {sorted(stored.files)}).")
+                raise ValueError(
+                    f"{path} is not a StreamingMoments file (missing "
+                    f"{sorted(missing)}; has {sorted(stored.files)})."
+                )
             moments = cls()
             moments.count = int(stored["count"])
             moments._mean = np.asarray(stored["mean"], np.float64)
@@ -145,7 +155,7 @@ class StreamingMoments:
         moments = cls(features.shape[1])
         step = batch_size or max(len(features), 1)
         for start in range(0, len(features), step):
-            moments.update(features[start:start + step])
+            moments.update(features[start : start + step])
         return moments
 
     def __repr__(self):

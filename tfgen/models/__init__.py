@@ -4,8 +4,15 @@
 """
 
 from tfgen.models.base import GenerativeModel
-from tfgen.models.gan import (DCGAN, WGANGP, AdversarialModel, CGANConfig, ConditionalGAN,
-                              DCGANConfig, WGANGPConfig)
+from tfgen.models.gan import (
+    DCGAN,
+    WGANGP,
+    AdversarialModel,
+    CGANConfig,
+    ConditionalGAN,
+    DCGANConfig,
+    WGANGPConfig,
+)
 from tfgen.models.lm import GPT, CharLSTM, CharLSTMConfig, GPTConfig, LanguageModel, LMConfig
 from tfgen.models.stylegan import StyleGAN, StyleGANConfig
 from tfgen.models.vae import VAE, VAEConfig
@@ -34,4 +41,6 @@ def get(name):
     try:
         return MODELS[name.lower()]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; valid models are: {', '.join(names())}") from None
+        raise ValueError(
+            f"unknown model {name!r}; valid models are: {', '.join(names())}"
+        ) from None

@@ -36,8 +36,9 @@ def per_example_uniform(seeds, shape, minval=0.0, maxval=1.0, dtype=tf.float32):
     """
     shape = list(shape)
     return tf.map_fn(
-        lambda seed: tf.random.stateless_uniform(shape, seed=seed, minval=minval, maxval=maxval,
-                                                 dtype=dtype),
+        lambda seed: tf.random.stateless_uniform(
+            shape, seed=seed, minval=minval, maxval=maxval, dtype=dtype
+        ),
         seeds,
         fn_output_signature=tf.TensorSpec(shape, dtype),
     )

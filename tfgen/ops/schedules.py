@@ -29,8 +29,15 @@ def learning_rate(config, steps_per_epoch, warmup_steps=0, minimum=0.0):
         warmup_steps = min(int(warmup_steps), total - 1)
         if warmup_steps <= 0:
             return keras.optimizers.schedules.CosineDecay(
-                config.learning_rate, decay_steps=total, alpha=minimum / config.learning_rate)
+                config.learning_rate, decay_steps=total, alpha=minimum / config.learning_rate
+            )
         return keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=total - warmup_steps, alpha=minimum / config.learning_rate,
-            warmup_target=config.learning_rate, warmup_steps=warmup_steps)
-    raise ValueError(f"unknown lr_schedule {config.lr_schedule!r}; valid: {', '.join(LR_SCHEDULES)}")
+            0.0,
+            decay_steps=total - warmup_steps,
+            alpha=minimum / config.learning_rate,
+            warmup_target=config.learning_rate,
+            warmup_steps=warmup_steps,
+        )
+    raise ValueError(
+        f"unknown lr_schedule {config.lr_schedule!r}; valid: {', '.join(LR_SCHEDULES)}"
+    )

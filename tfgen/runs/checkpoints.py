@@ -34,7 +34,6 @@ import errno as errno_lib
 import os
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import tensorflow as tf
 
@@ -122,8 +121,8 @@ class ResumePoint:
     epoch: int = 0
     step: int = 0
     done: int = 0
-    path: Optional[str] = None
-    metric_values: Optional[list] = None
+    path: str | None = None
+    metric_values: list | None = None
 
 
 class RunCheckpoints:
@@ -140,8 +139,11 @@ class RunCheckpoints:
         self.checkpoint, self.backup_checkpoint = checkpoint, backup_checkpoint
         self.epochs = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=keep)
         self.backups = tf.train.CheckpointManager(
-            backup_checkpoint, str(Path(directory) / BACKUP_DIR), max_to_keep=1,
-            checkpoint_name=BACKUP_NAME)
+            backup_checkpoint,
+            str(Path(directory) / BACKUP_DIR),
+            max_to_keep=1,
+            checkpoint_name=BACKUP_NAME,
+        )
 
     def latest(self, steps_per_epoch):
         """`(path, global step)` of the newest checkpoint, epoch or backup; `(None, 0)` if none."""
@@ -178,9 +180,11 @@ class RunCheckpoints:
             raise ValueError(
                 f"the step backup {path} (epoch {int(epoch.numpy()) + 1}, step "
                 f"{int(iterations.numpy())}) does not fit {steps_per_epoch} steps per epoch; "
-                f"delete {self.backups.directory} to resume from the last epoch checkpoint")
-        return ResumePoint(int(epoch.numpy()), step, done, path,
-                           [v.numpy() for v in metric_variables])
+                f"delete {self.backups.directory} to resume from the last epoch checkpoint"
+            )
+        return ResumePoint(
+            int(epoch.numpy()), step, done, path, [v.numpy() for v in metric_variables]
+        )
 
     def save_epoch(self, finished_epochs):
         return save_checkpoint(self.epochs, finished_epochs)

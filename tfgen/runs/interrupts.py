@@ -62,7 +62,8 @@ class SignalVote:
     def __call__(self, signum):
         votes = tf.constant([float(signum == candidate) for candidate in STOP_SIGNALS])
         per_replica = self._strategy.experimental_distribute_values_from_function(
-            lambda _: tf.identity(votes))
+            lambda _: tf.identity(votes)
+        )
         totals = self._strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
         for candidate, total in zip(STOP_SIGNALS, totals.numpy()):
             if total > 0:

@@ -29,7 +29,8 @@ class RunLockedError(RuntimeError):
         holder = f"process {pid}" if pid else "another process"
         super().__init__(
             f"run directory {run_dir} is in use by {holder} (lock file {run_dir / LOCK_FILE}); "
-            f"wait for it to finish or stop it, or pass another --run-dir")
+            f"wait for it to finish or stop it, or pass another --run-dir"
+        )
 
 
 def _read_pid(file):
@@ -64,8 +65,11 @@ def hold(run_dir, notice=None):
             raise RunLockedError(run_dir, _read_pid(file)) from None
         stale_pid = _read_pid(file)  # A clean exit empties the file; a PID means a crash.
         if stale_pid is not None and stale_pid != os.getpid():
-            print(f"note: taking over the lock of {run_dir}: process {stale_pid}, which held "
-                  f"it, is no longer running.", file=notice or sys.stderr)
+            print(
+                f"note: taking over the lock of {run_dir}: process {stale_pid}, which held "
+                f"it, is no longer running.",
+                file=notice or sys.stderr,
+            )
         file.seek(0)
         file.truncate()
         file.write(f"{os.getpid()}\n")

@@ -29,8 +29,18 @@ SAMPLERS = {
 
 # FilteredSampler (tensor-valued parameters, for exported graphs) is importable but not
 # registered: the names above are the ones a command line can choose.
-__all__ = ["SAMPLERS", "BeamSampler", "FilteredSampler", "GreedySampler", "Sampler",
-           "TemperatureSampler", "TopKSampler", "TopPSampler", "get", "names"]
+__all__ = [
+    "SAMPLERS",
+    "BeamSampler",
+    "FilteredSampler",
+    "GreedySampler",
+    "Sampler",
+    "TemperatureSampler",
+    "TopKSampler",
+    "TopPSampler",
+    "get",
+    "names",
+]
 
 
 def names():
@@ -66,25 +76,34 @@ def get(identifier, **kwargs):
     """
     if isinstance(identifier, Sampler):
         if kwargs:
-            raise ValueError(f"cannot apply arguments {sorted(kwargs)} to the sampler instance "
-                             f"{identifier!r}; pass a name instead")
+            raise ValueError(
+                f"cannot apply arguments {sorted(kwargs)} to the sampler instance "
+                f"{identifier!r}; pass a name instead"
+            )
         return identifier
     if isinstance(identifier, dict):
         config = dict(identifier)
         if "name" not in config:
-            raise ValueError(f"a sampler config needs a 'name' (one of: {', '.join(names())}), "
-                             f"got {identifier!r}")
+            raise ValueError(
+                f"a sampler config needs a 'name' (one of: {', '.join(names())}), "
+                f"got {identifier!r}"
+            )
         return get(config.pop("name"), **{**config, **kwargs})
     if not isinstance(identifier, str):
-        raise ValueError(f"expected a sampler name, config dict or Sampler, got {identifier!r}; "
-                         f"valid names are: {', '.join(names())}")
+        raise ValueError(
+            f"expected a sampler name, config dict or Sampler, got {identifier!r}; "
+            f"valid names are: {', '.join(names())}"
+        )
     cls = SAMPLERS.get(identifier.lower().replace("-", "_"))
     if cls is None:
-        raise ValueError(f"unknown sampler {identifier!r}; valid samplers are: "
-                         f"{', '.join(names())}")
+        raise ValueError(
+            f"unknown sampler {identifier!r}; valid samplers are: {', '.join(names())}"
+        )
     accepted = list(inspect.signature(cls.__init__).parameters)[1:]
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
-        raise ValueError(f"sampler {cls.name!r} got unexpected argument(s) {unknown}; "
-                         f"it accepts: {', '.join(accepted)}")
+        raise ValueError(
+            f"sampler {cls.name!r} got unexpected argument(s) {unknown}; "
+            f"it accepts: {', '.join(accepted)}"
+        )
     return cls(**kwargs)

@@ -97,16 +97,27 @@ class Sampler:
         self.temperature = check_positive("temperature", temperature)
         self.seed = seed
 
-    def __call__(self, next_fn, prompt, cache=None, index=0, mask=None, stop_token_ids=None,
-                 max_new_tokens=None, seed=None, pad_token_id=None):
+    def __call__(
+        self,
+        next_fn,
+        prompt,
+        cache=None,
+        index=0,
+        mask=None,
+        stop_token_ids=None,
+        max_new_tokens=None,
+        seed=None,
+        pad_token_id=None,
+    ):
         state = DecodeState(prompt, mask, index, stop_token_ids, max_new_tokens, pad_token_id)
         seed = self._resolve_seed(seed)
         has_cache = cache is not None
         cache = cache if has_cache else ()
 
         def cond(buffer, cache, index, rows):
-            return tf.logical_and(index < state.max_length,
-                                  tf.logical_not(tf.reduce_all(rows["done"])))
+            return tf.logical_and(
+                index < state.max_length, tf.logical_not(tf.reduce_all(rows["done"]))
+            )
 
         def body(buffer, cache, index, rows):
             logits, new_cache = next_fn(buffer, cache if has_cache else None, index)
@@ -117,8 +128,11 @@ class Sampler:
             return buffer, (new_cache if has_cache else cache), index + 1, rows
 
         buffer, _, _, rows = tf.while_loop(
-            cond, body, (state.prompt, cache, state.index, state.initial_rows()),
-            maximum_iterations=state.max_length - state.index)
+            cond,
+            body,
+            (state.prompt, cache, state.index, state.initial_rows()),
+            maximum_iterations=state.max_length - state.index,
+        )
         return state.finish(buffer, rows)
 
     def scale(self, logits):
@@ -222,8 +236,9 @@ class DecodeState:
 
     def finish(self, buffer, rows):
         """Fills every position after a row's end (given prompt tokens stay)."""
-        return fill_after(buffer, self.prompt, self.mask, rows["end"], rows["fill"],
-                          rows["use_fill"])
+        return fill_after(
+            buffer, self.prompt, self.mask, rows["end"], rows["fill"], rows["use_fill"]
+        )
 
 
 def fill_after(buffer, original, mask, end, fill, use_fill):

@@ -16,8 +16,14 @@ row `j` always holds the state of the hypothesis now in row `j`.
 
 import tensorflow as tf
 
-from tfgen.samplers.base import (DecodeState, Sampler, check_int_at_least_one, fill_after,
-                                 is_any, write_column)
+from tfgen.samplers.base import (
+    DecodeState,
+    Sampler,
+    check_int_at_least_one,
+    fill_after,
+    is_any,
+    write_column,
+)
 
 _NEG_INF = -float("inf")
 
@@ -58,8 +64,9 @@ class BeamSampler(Sampler):
 
     name = "beam"
 
-    def __init__(self, num_beams=5, length_penalty=1.0, return_all_beams=False, temperature=1.0,
-                 seed=None):
+    def __init__(
+        self, num_beams=5, length_penalty=1.0, return_all_beams=False, temperature=1.0, seed=None
+    ):
         super().__init__(temperature=temperature, seed=seed)
         self.num_beams = check_int_at_least_one("num_beams", num_beams)
         if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)):
@@ -67,12 +74,26 @@ class BeamSampler(Sampler):
         self.length_penalty = length_penalty
         self.return_all_beams = bool(return_all_beams)
 
-    def __call__(self, next_fn, prompt, cache=None, index=0, mask=None, stop_token_ids=None,
-                 max_new_tokens=None, seed=None, pad_token_id=None):
+    def __call__(
+        self,
+        next_fn,
+        prompt,
+        cache=None,
+        index=0,
+        mask=None,
+        stop_token_ids=None,
+        max_new_tokens=None,
+        seed=None,
+        pad_token_id=None,
+    ):
         state = DecodeState(prompt, mask, index, stop_token_ids, max_new_tokens, pad_token_id)
         search = _BeamSearch(self, state, next_fn, has_cache=cache is not None)
-        (loop_vars,) = tf.while_loop(search.cond, search.body, (search.initial(cache),),
-                                     maximum_iterations=state.max_length - state.index)
+        (loop_vars,) = tf.while_loop(
+            search.cond,
+            search.body,
+            (search.initial(cache),),
+            maximum_iterations=state.max_length - state.index,
+        )
         sequences, scores = search.finalize(loop_vars)
         if self.return_all_beams:
             return sequences, scores
@@ -151,13 +172,11 @@ class _BeamSearch:
         gen = tf.logical_and(tf.logical_not(forced), active)
         count = v["count"] + tf.cast(gen, tf.int32)
         candidates = v["scores"][:, :, None] + log_probs
-        new = dict(v, count=count, index=index + 1,
-                   end=tf.where(gen, index + 1, v["end"]))
+        new = dict(v, count=count, index=index + 1, end=tf.where(gen, index + 1, v["end"]))
         if state.stop_ids is not None:
             new.update(self.add_finished(v, candidates, gen, count, index))
             is_stop = is_any(tf.range(vocab), state.stop_ids)
-            candidates = tf.where(tf.logical_and(gen[:, None, None], is_stop), _NEG_INF,
-                                  candidates)
+            candidates = tf.where(tf.logical_and(gen[:, None, None], is_stop), _NEG_INF, candidates)
         new.update(self.advance(v, candidates, cache, forced, forced_token, index))
         new = self.freeze(v, new, active)
         new["done"] = tf.logical_or(v["done"], self.row_done(new, gen))
@@ -179,13 +198,13 @@ class _BeamSearch:
         tokens = stop_ids[None, None, :, None]
         seqs = tf.where(positions == index, tokens, seqs)
         fill = tokens if self.state.pad_token_id is None else self.state.pad_token_id
-        after = tf.logical_and(positions > index,
-                               tf.logical_not(self.state.mask)[:, None, None, :])
+        after = tf.logical_and(positions > index, tf.logical_not(self.state.mask)[:, None, None, :])
         seqs = tf.where(after, fill, seqs)
         num_new = self.beams * stop_ids.shape[0]
         all_scores = tf.concat([v["pool_scores"], tf.reshape(scores, [self.batch, num_new])], 1)
         all_seqs = tf.concat(
-            [v["pool_seqs"], tf.reshape(seqs, [self.batch, num_new, self.length])], 1)
+            [v["pool_seqs"], tf.reshape(seqs, [self.batch, num_new, self.length])], 1
+        )
         pool_scores, best = tf.math.top_k(all_scores, k=self.beams)
         return {"pool_scores": pool_scores, "pool_seqs": tf.gather(all_seqs, best, batch_dims=1)}
 
@@ -230,10 +249,13 @@ class _BeamSearch:
     def finalize(self, v):
         """Live hypotheses join the pool; returns all, sorted best first."""
         live = fill_after(
-            v["live"], tf.repeat(self.state.prompt, self.beams, axis=0), self.beam_mask,
+            v["live"],
+            tf.repeat(self.state.prompt, self.beams, axis=0),
+            self.beam_mask,
             tf.repeat(v["end"], self.beams),
             tf.fill([self.batch * self.beams], self.state.pad_token_id or 0),
-            tf.fill([self.batch * self.beams], self.state.pad_token_id is not None))
+            tf.fill([self.batch * self.beams], self.state.pad_token_id is not None),
+        )
         seqs = tf.reshape(live, [self.batch, self.beams, self.length])
         scores = self.normalize(v["scores"], v["count"])
         if self.state.stop_ids is not None:

@@ -132,5 +132,9 @@ class FilteredSampler(Sampler):
             static = tf.get_static_value(value) if tf.is_tensor(value) else None
             return value if static is None else static.tolist()
 
-        return {"temperature": plain(self.temperature), "top_k": plain(self.top_k),
-                "top_p": plain(self.top_p), "seed": self.seed}
+        return {
+            "temperature": plain(self.temperature),
+            "top_k": plain(self.top_k),
+            "top_p": plain(self.top_p),
+            "seed": self.seed,
+        }

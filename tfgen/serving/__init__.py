@@ -6,7 +6,12 @@ signatures are the model family's `export_endpoints()` plus `serving_default`)
 and optionally converts its `tflite_endpoints` into `<version>/tflite/`.
 """
 
-from tfgen.serving.run_export import ExportReport, TFLiteParityError, check_finite_weights, export_run
+from tfgen.serving.run_export import (
+    ExportReport,
+    TFLiteParityError,
+    check_finite_weights,
+    export_run,
+)
 from tfgen.serving.saved_model import (
     SERVING_DEFAULT,
     describe_signatures,
@@ -86,5 +91,11 @@ from tfgen.serving.connection import connect  # noqa: E402
 from tfgen.serving.grpc_client import GrpcClient  # noqa: E402
 from tfgen.serving.rest_client import RestClient  # noqa: E402
 
-__all__ += ["GrpcClient", "RestClient", "ServingError", "ServingRequestError", "SignatureSpec",
-            "connect"]
+__all__ += [
+    "GrpcClient",
+    "RestClient",
+    "ServingError",
+    "ServingRequestError",
+    "SignatureSpec",
+    "connect",
+]

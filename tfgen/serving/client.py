@@ -27,7 +27,8 @@ DEFAULT_TIMEOUT = 60.0
 # Codes that mean the request was wrong rather than the server (TF Serving's REST API maps
 # them to HTTP 4xx statuses).
 REQUEST_ERROR_CODES = frozenset(
-    {"INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "OUT_OF_RANGE"})
+    {"INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "OUT_OF_RANGE"}
+)
 
 
 class ServingError(Exception):
@@ -40,24 +41,41 @@ class ServingError(Exception):
         model, version, label, signature: what the request addressed (None if unknown).
     """
 
-    def __init__(self, code, message, status=None, model=None, version=None, label=None,
-                 signature=None):
+    def __init__(
+        self, code, message, status=None, model=None, version=None, label=None, signature=None
+    ):
         super().__init__(code, message)
         self.code, self.message, self.status = code, message, status
         self.model, self.version, self.label, self.signature = model, version, label, signature
 
     def with_context(self, model=None, version=None, label=None, signature=None):
         """A copy of this error that also names the model, version, label and signature."""
-        return type(self)(self.code, self.message, self.status, model or self.model,
-                          version if version is not None else self.version,
-                          label or self.label, signature or self.signature)
+        return type(self)(
+            self.code,
+            self.message,
+            self.status,
+            model or self.model,
+            version if version is not None else self.version,
+            label or self.label,
+            signature or self.signature,
+        )
 
     def __str__(self):
         """`"model 'vae' version 2, signature 'decode': NOT_FOUND (HTTP 404): message"`."""
-        where = "" if self.model is None else f"model {self.model!r} " + (
-            f"version {self.version}" if self.version is not None else
-            f"label {self.label!r}" if self.label is not None else "(latest version)") + (
-            f", signature {self.signature!r}" if self.signature else "") + ": "
+        where = (
+            ""
+            if self.model is None
+            else f"model {self.model!r} "
+            + (
+                f"version {self.version}"
+                if self.version is not None
+                else f"label {self.label!r}"
+                if self.label is not None
+                else "(latest version)"
+            )
+            + (f", signature {self.signature!r}" if self.signature else "")
+            + ": "
+        )
         status = f" (HTTP {self.status})" if self.status is not None else ""
         return f"{where}{self.code}{status}: {self.message}"
 
@@ -94,8 +112,10 @@ class SignatureSpec:
 
     def describe(self):
         """`"decode(z: float32 [?, 3]) -> pixel_means: float32 [?, 8, 8, 1]"`."""
+
         def specs(d):
             return ", ".join(f"{k}: {format_spec(s)}" for k, s in d.items())
+
         return f"{self.name}({specs(self.inputs)}) -> {specs(self.outputs)}"
 
 
@@ -113,6 +133,7 @@ def tensor_spec(name, dtype, dims, unknown_rank=False):
     """
     if isinstance(dtype, str):
         from tensorflow.core.framework import types_pb2
+
         dtype = types_pb2.DataType.Value(dtype)
     if dtype == 0:
         return None
@@ -123,9 +144,11 @@ def tensor_spec(name, dtype, dims, unknown_rank=False):
 def callable_signatures(signatures):
     """`{name: SignatureSpec}` from `(name, inputs, outputs, method_name)` tuples of
     `tensor_spec`s, without those with a `DT_INVALID` tensor (`__saved_model_init_op`)."""
-    return {name: SignatureSpec(name, inputs, outputs, method_name)
-            for name, inputs, outputs, method_name in signatures
-            if None not in inputs.values() and None not in outputs.values()}
+    return {
+        name: SignatureSpec(name, inputs, outputs, method_name)
+        for name, inputs, outputs, method_name in signatures
+        if None not in inputs.values() and None not in outputs.values()
+    }
 
 
 def _inputs_description(signature):
@@ -149,29 +172,42 @@ def check_inputs(signature, inputs):
             losslessly, or a shape that does not match the expected one.
     """
     if not isinstance(inputs, Mapping):
-        raise invalid_argument(f"inputs must be a dict of input name -> value; signature "
-                               f"{signature.name!r} takes: {_inputs_description(signature)}")
+        raise invalid_argument(
+            f"inputs must be a dict of input name -> value; signature "
+            f"{signature.name!r} takes: {_inputs_description(signature)}"
+        )
     unknown = [name for name in inputs if name not in signature.inputs]
     missing = [name for name in signature.inputs if name not in inputs]
     if unknown or missing:
-        problems = ([f"unknown input(s) {', '.join(map(repr, unknown))}"] if unknown else []) + \
-                   ([f"missing input(s) {', '.join(map(repr, missing))}"] if missing else [])
-        raise invalid_argument(f"{' and '.join(problems)}: signature {signature.name!r} takes "
-                               f"exactly: {_inputs_description(signature)}")
-    return {name: _checked_input(signature, name, inputs[name], spec)
-            for name, spec in signature.inputs.items()}
+        problems = ([f"unknown input(s) {', '.join(map(repr, unknown))}"] if unknown else []) + (
+            [f"missing input(s) {', '.join(map(repr, missing))}"] if missing else []
+        )
+        raise invalid_argument(
+            f"{' and '.join(problems)}: signature {signature.name!r} takes "
+            f"exactly: {_inputs_description(signature)}"
+        )
+    return {
+        name: _checked_input(signature, name, inputs[name], spec)
+        for name, spec in signature.inputs.items()
+    }
 
 
 def _checked_input(signature, name, value, spec):
     where = f"input {name!r} of signature {signature.name!r}"
-    array = _string_array(where, value) if spec.dtype == tf.string else \
-        _numeric_array(where, value, spec.dtype)
+    array = (
+        _string_array(where, value)
+        if spec.dtype == tf.string
+        else _numeric_array(where, value, spec.dtype)
+    )
     expected = spec.shape
     if expected.rank is not None and (
-            array.ndim != expected.rank or
-            any(d is not None and d != n for d, n in zip(expected.as_list(), array.shape))):
-        raise invalid_argument(f"{where} must have shape {format_spec(spec).split(' ', 1)[1]} "
-                               f"('?' is any size), got shape {list(array.shape)}")
+        array.ndim != expected.rank
+        or any(d is not None and d != n for d, n in zip(expected.as_list(), array.shape))
+    ):
+        raise invalid_argument(
+            f"{where} must have shape {format_spec(spec).split(' ', 1)[1]} "
+            f"('?' is any size), got shape {list(array.shape)}"
+        )
     return array
 
 
@@ -185,8 +221,10 @@ def _string_array(where, value):
         if isinstance(item, str):
             flat[i] = item.encode("utf-8")
         elif not isinstance(item, bytes):
-            raise invalid_argument(f"{where} is string; got {type(item).__name__} value "
-                                   f"{item!r}, which is not str or bytes")
+            raise invalid_argument(
+                f"{where} is string; got {type(item).__name__} value "
+                f"{item!r}, which is not str or bytes"
+            )
     return flat.reshape(array.shape)
 
 
@@ -202,13 +240,17 @@ def _numeric_array(where, value, dtype):
         raise invalid_argument(f"{where} is not a rectangular array: {error}") from None
     if array.dtype.kind not in _CASTABLE_KINDS.get(target.kind, ""):
         got = {"U": "str", "S": "bytes", "O": "object"}.get(array.dtype.kind, str(array.dtype))
-        raise invalid_argument(f"{where} is {dtype.name}; got {got} values, which cannot be "
-                               f"cast to {dtype.name} without loss")
+        raise invalid_argument(
+            f"{where} is {dtype.name}; got {got} values, which cannot be "
+            f"cast to {dtype.name} without loss"
+        )
     if target.kind in "iu" and array.size:
         info = np.iinfo(target)
         if array.min() < info.min or array.max() > info.max:
-            raise invalid_argument(f"{where} is {dtype.name}; values must be in "
-                                   f"[{info.min}, {info.max}], got [{array.min()}, {array.max()}]")
+            raise invalid_argument(
+                f"{where} is {dtype.name}; values must be in "
+                f"[{info.min}, {info.max}], got [{array.min()}, {array.max()}]"
+            )
     return array.astype(target)
 
 
@@ -278,8 +320,9 @@ class ServingClient:
         """
         raise NotImplementedError
 
-    def signature(self, name, signature_name=SERVING_DEFAULT, version=None, label=None,
-                  refresh=False):
+    def signature(
+        self, name, signature_name=SERVING_DEFAULT, version=None, label=None, refresh=False
+    ):
         """The `SignatureSpec` of one signature (metadata is cached per model/version/label).
 
         Raises:
@@ -293,8 +336,12 @@ class ServingClient:
         if signature_name not in signatures:
             raise invalid_argument(
                 f"no signature {signature_name!r}; the model's signatures are: "
-                f"{', '.join(sorted(signatures))}", model=name, version=version, label=label,
-                signature=signature_name)
+                f"{', '.join(sorted(signatures))}",
+                model=name,
+                version=version,
+                label=label,
+                signature=signature_name,
+            )
         return signatures[signature_name]
 
     def checked_inputs(self, name, inputs, signature_name, version=None, label=None):

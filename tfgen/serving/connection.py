@@ -17,6 +17,8 @@ def connect(address, grpc=False, timeout=DEFAULT_TIMEOUT):
     """
     if grpc:
         from tfgen.serving.grpc_client import GrpcClient
+
         return GrpcClient(address, timeout=timeout)
     from tfgen.serving.rest_client import RestClient
+
     return RestClient(address, timeout=timeout)

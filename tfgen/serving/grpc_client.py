@@ -64,14 +64,20 @@ class GrpcClient(ServingClient):
         """`ServingClient.status` through `ModelService.GetModelStatus`."""
         request = get_model_status_pb2.GetModelStatusRequest()
         _fill_model_spec(request.model_spec, name, version, label)
-        reply = self._call(self._models.GetModelStatus, request,
-                           dict(model=name, version=version, label=label))
-        return [{"version": entry.version,
-                 "state": get_model_status_pb2.ModelVersionStatus.State.Name(entry.state),
-                 "status": {"error_code": _ERROR_CODE_NAMES.values_by_number[
-                                entry.status.error_code].name,
-                            "error_message": entry.status.error_message}}
-                for entry in reply.model_version_status]
+        reply = self._call(
+            self._models.GetModelStatus, request, dict(model=name, version=version, label=label)
+        )
+        return [
+            {
+                "version": entry.version,
+                "state": get_model_status_pb2.ModelVersionStatus.State.Name(entry.state),
+                "status": {
+                    "error_code": _ERROR_CODE_NAMES.values_by_number[entry.status.error_code].name,
+                    "error_message": entry.status.error_message,
+                },
+            }
+            for entry in reply.model_version_status
+        ]
 
     def metadata(self, name, version=None, label=None):
         """`ServingClient.metadata` through `PredictionService.GetModelMetadata`."""
@@ -80,11 +86,14 @@ class GrpcClient(ServingClient):
         context = dict(model=name, version=version, label=label)
         reply = self._call(self._predictions.GetModelMetadata, request, context)
         signature_defs = get_model_metadata_pb2.SignatureDefMap()
-        if "signature_def" not in reply.metadata or \
-                not reply.metadata["signature_def"].Unpack(signature_defs):
+        if "signature_def" not in reply.metadata or not reply.metadata["signature_def"].Unpack(
+            signature_defs
+        ):
             raise ServingError("INTERNAL", "the metadata reply has no SignatureDefMap", **context)
-        return callable_signatures(signature_from_proto(key, definition)
-                                   for key, definition in signature_defs.signature_def.items())
+        return callable_signatures(
+            signature_from_proto(key, definition)
+            for key, definition in signature_defs.signature_def.items()
+        )
 
     def predict(self, name, inputs, signature_name=SERVING_DEFAULT, version=None, label=None):
         """`ServingClient.predict` through `PredictionService.Predict`."""
@@ -94,7 +103,8 @@ class GrpcClient(ServingClient):
         _fill_model_spec(request.model_spec, name, version, label, signature_name)
         for key, array in arrays.items():
             request.inputs[key].CopyFrom(
-                tf.make_tensor_proto(array, dtype=signature.inputs[key].dtype, shape=array.shape))
+                tf.make_tensor_proto(array, dtype=signature.inputs[key].dtype, shape=array.shape)
+            )
         reply = self._call(self._predictions.Predict, request, context)
         return {key: tf.make_ndarray(proto) for key, proto in reply.outputs.items()}
 
@@ -132,9 +142,16 @@ def _fill_model_spec(spec, name, version, label, signature_name=None):
 def signature_from_proto(name, definition):
     """`(name, inputs, outputs, method_name)` of a `SignatureDef` proto, for
     `callable_signatures`."""
+
     def specs(tensor_infos):
-        return {key: tensor_spec(key, info.dtype, [d.size for d in info.tensor_shape.dim],
-                                 info.tensor_shape.unknown_rank)
-                for key, info in tensor_infos.items()}
+        return {
+            key: tensor_spec(
+                key,
+                info.dtype,
+                [d.size for d in info.tensor_shape.dim],
+                info.tensor_shape.unknown_rank,
+            )
+            for key, info in tensor_infos.items()
+        }
 
     return name, specs(definition.inputs), specs(definition.outputs), definition.method_name

@@ -43,7 +43,9 @@ def model_kind(client, name, version=None):
     raise invalid_argument(
         f"has neither a 'sample' signature (image models) nor a text 'generate' signature "
         f"(language models); its signatures are: {', '.join(sorted(signatures))}",
-        model=name, version=version)
+        model=name,
+        version=version,
+    )
 
 
 def sample_images(client, name, num, seed, label=None, version=None, truncation_psi=None):
@@ -76,20 +78,29 @@ def sample_images(client, name, num, seed, label=None, version=None, truncation_
     if "label" in signature.inputs:
         inputs["label"] = -1 if label is None else label
     elif label is not None:
-        raise invalid_argument(f"a label needs a class-conditional model; this one's "
-                               f"{signature.describe()} takes no label", model=name,
-                               version=version, signature=SAMPLE)
+        raise invalid_argument(
+            f"a label needs a class-conditional model; this one's "
+            f"{signature.describe()} takes no label",
+            model=name,
+            version=version,
+            signature=SAMPLE,
+        )
     if "truncation_psi" in signature.inputs:
         inputs["truncation_psi"] = np.float32(1.0 if truncation_psi is None else truncation_psi)
     elif truncation_psi is not None:
-        raise invalid_argument(f"truncation_psi needs a StyleGAN; this model's "
-                               f"{signature.describe()} takes no truncation_psi", model=name,
-                               version=version, signature=SAMPLE)
+        raise invalid_argument(
+            f"truncation_psi needs a StyleGAN; this model's "
+            f"{signature.describe()} takes no truncation_psi",
+            model=name,
+            version=version,
+            signature=SAMPLE,
+        )
     return client.predict(name, inputs, signature_name=SAMPLE, version=version)["images"]
 
 
-def generate_text(client, name, prompts, max_new_tokens, temperature, top_k, top_p, seed,
-                  version=None):
+def generate_text(
+    client, name, prompts, max_new_tokens, temperature, top_k, top_p, seed, version=None
+):
     """Continuations of `prompts` by the model's `generate` signature.
 
     Args:
@@ -119,13 +130,20 @@ def generate_text(client, name, prompts, max_new_tokens, temperature, top_k, top
     count = len(prompts)
     signature = client.signature(name, GENERATE, version=version)
     if "prompt" not in signature.inputs:
-        raise invalid_argument(f"{signature.describe()} is not a text generate signature",
-                               model=name, version=version, signature=GENERATE)
-    inputs = {"prompt": prompts, "max_new_tokens": np.full([count], max_new_tokens, np.int32),
-              "temperature": np.full([count], temperature, np.float32),
-              "top_k": np.full([count], top_k, np.int32),
-              "top_p": np.full([count], top_p, np.float32),
-              "seed": seed + np.arange(count, dtype=np.int32)}
+        raise invalid_argument(
+            f"{signature.describe()} is not a text generate signature",
+            model=name,
+            version=version,
+            signature=GENERATE,
+        )
+    inputs = {
+        "prompt": prompts,
+        "max_new_tokens": np.full([count], max_new_tokens, np.int32),
+        "temperature": np.full([count], temperature, np.float32),
+        "top_k": np.full([count], top_k, np.int32),
+        "top_p": np.full([count], top_p, np.float32),
+        "seed": seed + np.arange(count, dtype=np.int32),
+    }
     completions = client.predict(name, inputs, signature_name=GENERATE, version=version)
     return [value.decode("utf-8", errors="replace") for value in completions["completion"]]
 

@@ -42,9 +42,17 @@ FORMATS = ("columnar", "row")
 # TF Serving's HTTP status for each canonical code (model_servers/http_server.cc), inverted;
 # 400 is also FAILED_PRECONDITION and OUT_OF_RANGE, 500 also UNKNOWN and DATA_LOSS.
 HTTP_STATUS_CODES = {
-    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-    409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL",
-    501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
 }
 
 
@@ -62,18 +70,31 @@ class RestClient(ServingClient):
 
     def status(self, name, version=None, label=None):
         """`ServingClient.status` over `GET /v1/models/NAME[/versions/N]`."""
-        reply = self._request(self._model_url(name, version, label), None,
-                              dict(model=name, version=version, label=label))
+        reply = self._request(
+            self._model_url(name, version, label),
+            None,
+            dict(model=name, version=version, label=label),
+        )
         return [normalized_status(entry) for entry in reply.get("model_version_status", [])]
 
     def metadata(self, name, version=None, label=None):
         """`ServingClient.metadata` over `GET .../metadata`."""
-        reply = self._request(self._model_url(name, version, label) + "/metadata", None,
-                              dict(model=name, version=version, label=label))
+        reply = self._request(
+            self._model_url(name, version, label) + "/metadata",
+            None,
+            dict(model=name, version=version, label=label),
+        )
         return signatures_from_json(reply)
 
-    def predict(self, name, inputs, signature_name=SERVING_DEFAULT, version=None, label=None,
-                format="columnar"):
+    def predict(
+        self,
+        name,
+        inputs,
+        signature_name=SERVING_DEFAULT,
+        version=None,
+        label=None,
+        format="columnar",
+    ):
         """`ServingClient.predict` over `POST ...:predict`.
 
         `format` is `"columnar"` (the `inputs` body: any shapes, scalars included) or
@@ -114,8 +135,12 @@ class RestClient(ServingClient):
     def _request(self, url, body, context):
         """GETs (body None) or POSTs JSON; returns the parsed reply or raises ServingError."""
         data = None if body is None else json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url,
+            data=data,
+            method="GET" if body is None else "POST",
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as reply:
                 text = reply.read().decode("utf-8")
@@ -123,20 +148,27 @@ class RestClient(ServingClient):
             raise http_error(error.code, error.read(), context) from None
         except urllib.error.URLError as error:
             raise self._connection_error(error.reason, context) from None
-        except (TimeoutError, socket.timeout, ConnectionError) as error:
+        except (TimeoutError, ConnectionError) as error:
             raise self._connection_error(error, context) from None
         try:
             return json.loads(text)
         except json.JSONDecodeError:
-            raise ServingError("INTERNAL", f"the reply from {url} is not JSON: {text[:200]!r}",
-                               **context) from None
+            raise ServingError(
+                "INTERNAL", f"the reply from {url} is not JSON: {text[:200]!r}", **context
+            ) from None
 
     def _connection_error(self, reason, context):
         if isinstance(reason, (TimeoutError, socket.timeout)):
-            return ServingError("DEADLINE_EXCEEDED", f"no reply from TF Serving's REST API at "
-                                f"{self.address} within {self.timeout} s", **context)
-        return ServingError("UNAVAILABLE", f"cannot reach TF Serving's REST API at "
-                            f"{self.address}: {reason}", **context)
+            return ServingError(
+                "DEADLINE_EXCEEDED",
+                f"no reply from TF Serving's REST API at {self.address} within {self.timeout} s",
+                **context,
+            )
+        return ServingError(
+            "UNAVAILABLE",
+            f"cannot reach TF Serving's REST API at {self.address}: {reason}",
+            **context,
+        )
 
 
 def http_error(status, body, context):
@@ -152,9 +184,14 @@ def http_error(status, body, context):
 def normalized_status(entry):
     """A `model_version_status` entry with an int version and its status filled in."""
     status = entry.get("status", {})
-    return {"version": int(entry.get("version", 0)), "state": entry.get("state", "UNKNOWN"),
-            "status": {"error_code": status.get("error_code", "OK"),
-                       "error_message": status.get("error_message", "")}}
+    return {
+        "version": int(entry.get("version", 0)),
+        "state": entry.get("state", "UNKNOWN"),
+        "status": {
+            "error_code": status.get("error_code", "OK"),
+            "error_message": status.get("error_message", ""),
+        },
+    }
 
 
 def signatures_from_json(reply):
@@ -162,12 +199,18 @@ def signatures_from_json(reply):
     try:
         signature_defs = reply["metadata"]["signature_def"]["signature_def"]
     except (KeyError, TypeError):
-        raise ServingError("INTERNAL", f"the metadata reply has no signature_def map: "
-                           f"{json.dumps(reply)[:300]}") from None
+        raise ServingError(
+            "INTERNAL", f"the metadata reply has no signature_def map: {json.dumps(reply)[:300]}"
+        ) from None
     return callable_signatures(
-        (name, _specs_from_json(definition.get("inputs", {})),
-         _specs_from_json(definition.get("outputs", {})), definition.get("method_name", ""))
-        for name, definition in signature_defs.items())
+        (
+            name,
+            _specs_from_json(definition.get("inputs", {})),
+            _specs_from_json(definition.get("outputs", {})),
+            definition.get("method_name", ""),
+        )
+        for name, definition in signature_defs.items()
+    )
 
 
 def _specs_from_json(tensor_infos):
@@ -175,8 +218,9 @@ def _specs_from_json(tensor_infos):
     for key, info in tensor_infos.items():
         shape = info.get("tensor_shape", {})
         dims = [int(dim.get("size", -1)) for dim in shape.get("dim", [])]
-        specs[key] = tensor_spec(key, info.get("dtype", "DT_INVALID"), dims,
-                                 bool(shape.get("unknown_rank", False)))
+        specs[key] = tensor_spec(
+            key, info.get("dtype", "DT_INVALID"), dims, bool(shape.get("unknown_rank", False))
+        )
     return specs
 
 
@@ -211,15 +255,19 @@ def row_instances(signature, arrays):
         if array.ndim == 0:
             raise invalid_argument(
                 f"the row format splits every input along its first dimension, but input "
-                f"{key!r} is a scalar ({signature.describe()}); use format='columnar'")
+                f"{key!r} is a scalar ({signature.describe()}); use format='columnar'"
+            )
     sizes = {key: array.shape[0] for key, array in arrays.items()}
     if len(set(sizes.values())) > 1 or 0 in sizes.values():
         raise invalid_argument(
             f"the row format needs the same, nonzero first dimension in every input; got "
-            f"{', '.join(f'{k}: {n}' for k, n in sizes.items())}; use format='columnar'")
+            f"{', '.join(f'{k}: {n}' for k, n in sizes.items())}; use format='columnar'"
+        )
     columns = {key: to_json(array) for key, array in arrays.items()}
-    return [{key: column[i] for key, column in columns.items()}
-            for i in range(next(iter(sizes.values())))]
+    return [
+        {key: column[i] for key, column in columns.items()}
+        for i in range(next(iter(sizes.values())))
+    ]
 
 
 def outputs_from_json(signature, reply, format):
@@ -230,8 +278,11 @@ def outputs_from_json(signature, reply, format):
     """
     key = "predictions" if format == "row" else "outputs"
     if not isinstance(reply, dict) or key not in reply:
-        raise ServingError("INTERNAL", f"the predict reply has no {key!r}: "
-                           f"{json.dumps(reply)[:300]}", signature=signature.name)
+        raise ServingError(
+            "INTERNAL",
+            f"the predict reply has no {key!r}: {json.dumps(reply)[:300]}",
+            signature=signature.name,
+        )
     value, names = reply[key], list(signature.outputs)
     if len(names) == 1:
         columns = {names[0]: value}
@@ -253,8 +304,9 @@ def from_json(value, spec):
     flat = []
     _flatten(value, flat)
     array = np.empty(len(flat), dtype=object)
-    array[:] = [base64.b64decode(v["b64"]) if isinstance(v, dict) else str(v).encode("utf-8")
-                for v in flat]
+    array[:] = [
+        base64.b64decode(v["b64"]) if isinstance(v, dict) else str(v).encode("utf-8") for v in flat
+    ]
     return array.reshape(shape)
 
 

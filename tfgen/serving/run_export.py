@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgen.runs import load
 from tfgen.serving.saved_model import describe_signatures, export_saved_model, remove_old_versions
 from tfgen.serving.serving_config import read_model_config, update_model_config
 from tfgen.serving.signatures_doc import SIGNATURES_FILE, check_predict_method, signatures_markdown
@@ -16,7 +17,6 @@ from tfgen.serving.tflite import (
     write_parity_report,
     write_tflite_files,
 )
-from tfgen.runs import load
 from tfgen.utils.files import write_atomically
 
 
@@ -64,17 +64,32 @@ def check_finite_weights(model, source):
         ValueError: if any variable holds a non-finite value.
     """
     values = {v.path: np.asarray(v.numpy()) for v in model.variables}
-    bad = [path for path, value in values.items()
-           if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value))]
+    bad = [
+        path
+        for path, value in values.items()
+        if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value))
+    ]
     if bad:
-        raise ValueError(f"the {source} has NaN or infinite weights in {len(bad)} variable(s) "
-                         f"({', '.join(bad[:5])}{', ...' if len(bad) > 5 else ''}); nothing was "
-                         f"exported. Export an earlier checkpoint (--checkpoint best) or retrain.")
+        raise ValueError(
+            f"the {source} has NaN or infinite weights in {len(bad)} variable(s) "
+            f"({', '.join(bad[:5])}{', ...' if len(bad) > 5 else ''}); nothing was "
+            f"exported. Export an earlier checkpoint (--checkpoint best) or retrain."
+        )
 
 
-def export_run(run_dir, out="export/models", name=None, tflite=False,
-               quantizations=("float32",), parity_batch_size=8, checkpoint="latest",
-               keep=None, model_config="default", serving_base_path=None, tflite_batch_size=None):
+def export_run(
+    run_dir,
+    out="export/models",
+    name=None,
+    tflite=False,
+    quantizations=("float32",),
+    parity_batch_size=8,
+    checkpoint="latest",
+    keep=None,
+    model_config="default",
+    serving_base_path=None,
+    tflite_batch_size=None,
+):
     """Exports a run's latest checkpoint as the next version under `<out>/<name>/`.
 
     The version directory holds the SavedModel and `signatures.md`, which
@@ -132,18 +147,21 @@ def export_run(run_dir, out="export/models", name=None, tflite=False,
     def document_convert_and_check(tmp_dir):
         check_predict_method(tmp_dir)
         title = f"{name} (weights of epoch {epoch} of {run_dir.resolve().name})"
-        write_atomically(tmp_dir / SIGNATURES_FILE,
-                         signatures_markdown(tmp_dir, title, model.serving_default))
+        write_atomically(
+            tmp_dir / SIGNATURES_FILE, signatures_markdown(tmp_dir, title, model.serving_default)
+        )
         if not tflite:
             return
-        paths = write_tflite_files(tmp_dir, model.tflite_endpoints, quantizations,
-                                   batch_size=tflite_batch_size)
+        paths = write_tflite_files(
+            tmp_dir, model.tflite_endpoints, quantizations, batch_size=tflite_batch_size
+        )
         parities = tflite_parity(tmp_dir, paths, parity_batch_size)
         for path, result in parities.items():
             if not math.isfinite(result.max_abs):
                 raise TFLiteParityError(
                     f"{path.name} gives non-finite outputs (max abs difference "
-                    f"{result.max_abs}); nothing was exported")
+                    f"{result.max_abs}); nothing was exported"
+                )
             parity[path.relative_to(tmp_dir)] = result
         write_parity_report(tmp_dir / TFLITE_DIR, parities, parity_batch_size, seed=0)
 

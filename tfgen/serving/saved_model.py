@@ -44,15 +44,21 @@ def signatures(model):
         raise ValueError(f"{type(model).__name__} declares no export endpoints")
     for name, function in endpoints.items():
         if getattr(function, "input_signature", None) is None:
-            raise ValueError(f"endpoint {name!r} of {type(model).__name__} must be a "
-                             f"tf.function with an input_signature")
+            raise ValueError(
+                f"endpoint {name!r} of {type(model).__name__} must be a "
+                f"tf.function with an input_signature"
+            )
     default = model.serving_default
     if default not in endpoints:
-        raise ValueError(f"{type(model).__name__}.serving_default is {default!r}, which is not "
-                         f"one of its endpoints: {', '.join(endpoints)}")
+        raise ValueError(
+            f"{type(model).__name__}.serving_default is {default!r}, which is not "
+            f"one of its endpoints: {', '.join(endpoints)}"
+        )
     if SERVING_DEFAULT in endpoints:
-        raise ValueError(f"an endpoint may not be called {SERVING_DEFAULT!r}; set "
-                         f"`serving_default` to the endpoint's name instead")
+        raise ValueError(
+            f"an endpoint may not be called {SERVING_DEFAULT!r}; set "
+            f"`serving_default` to the endpoint's name instead"
+        )
     return {**endpoints, SERVING_DEFAULT: endpoints[default]}
 
 
@@ -84,12 +90,16 @@ def save(model, path):
         if name == SERVING_DEFAULT:
             continue
         if hasattr(module, name):
-            raise ValueError(f"endpoint name {name!r} clashes with a tf.Module attribute; rename it")
+            raise ValueError(
+                f"endpoint name {name!r} clashes with a tf.Module attribute; rename it"
+            )
         setattr(module, name, function)
     for name, resource in model.export_resources().items():
         if hasattr(module, name) or name == "model_variables":
-            raise ValueError(f"export resource {name!r} of {type(model).__name__} clashes with an "
-                             f"endpoint or a tf.Module attribute; rename it")
+            raise ValueError(
+                f"export resource {name!r} of {type(model).__name__} clashes with an "
+                f"endpoint or a tf.Module attribute; rename it"
+            )
         setattr(module, name, resource)
     # Keras variables wrap tf.Variables; track the tf.Variables themselves.
     module.model_variables = _unique([getattr(v, "value", v) for v in model.variables])
@@ -120,8 +130,11 @@ def versions(model_dir):
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         return []
-    return sorted(int(child.name) for child in model_dir.iterdir()
-                  if _VERSION_NAME.fullmatch(child.name) and child.is_dir())
+    return sorted(
+        int(child.name)
+        for child in model_dir.iterdir()
+        if _VERSION_NAME.fullmatch(child.name) and child.is_dir()
+    )
 
 
 def next_version(model_dir):

@@ -55,8 +55,9 @@ def read_model_config(path):
     except text_format.ParseError as error:
         raise ValueError(f"{path} is not a valid TF Serving model config: {error}") from None
     if config.WhichOneof("config") == "custom_model_config":
-        raise ValueError(f"{path} has a custom_model_config; tfgen only updates a "
-                         f"model_config_list")
+        raise ValueError(
+            f"{path} has a custom_model_config; tfgen only updates a model_config_list"
+        )
     return config
 
 
@@ -88,7 +89,9 @@ def update_model_config(path, name, base_path):
             entry.model_version_policy.latest.num_versions = 1
         entry.base_path = str(base_path)
         entry.model_platform = "tensorflow"
-        write_atomically(path, HEADER.format(path=path.resolve()) + text_format.MessageToString(config))
+        write_atomically(
+            path, HEADER.format(path=path.resolve()) + text_format.MessageToString(config)
+        )
     return config
 
 

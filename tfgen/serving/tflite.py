@@ -68,8 +68,10 @@ def check_quantization(quantization):
     """
     quantization = QUANTIZATION_ALIASES.get(quantization, quantization)
     if quantization not in QUANTIZATIONS:
-        raise ValueError(f"unknown quantization {quantization!r}; valid quantizations are: "
-                         f"{', '.join(QUANTIZATIONS)} (or 'dynamic' for dynamic_range)")
+        raise ValueError(
+            f"unknown quantization {quantization!r}; valid quantizations are: "
+            f"{', '.join(QUANTIZATIONS)} (or 'dynamic' for dynamic_range)"
+        )
     return quantization
 
 
@@ -107,8 +109,9 @@ def convert(saved_model_dir, signature_key, quantization="float32", batch_size=N
 
 
 def _convert(source, signature_key, configure):
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(source),
-                                                         signature_keys=[signature_key])
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        str(source), signature_keys=[signature_key]
+    )
     configure(converter)
     return converter.convert()
 
@@ -139,19 +142,28 @@ def _convertible_source(saved_model_dir, signature_key, batch_size):
     function = loaded.signatures[signature_key]
     if batch_size is not None:
         specs = function.structured_input_signature[1]
-        fixed = {name: tf.TensorSpec([batch_size if d is None else d for d in spec.shape.as_list()],
-                                     spec.dtype, name=name) for name, spec in specs.items()}
+        fixed = {
+            name: tf.TensorSpec(
+                [batch_size if d is None else d for d in spec.shape.as_list()],
+                spec.dtype,
+                name=name,
+            )
+            for name, spec in specs.items()
+        }
         original = function
         function = tf.function(lambda **inputs: original(**inputs)).get_concrete_function(**fixed)
     module = tf.Module(name="tflite_source")
-    module.model_variables = list(loaded.signatures[signature_key].variables)  # Frozen by the converter.
+    module.model_variables = list(
+        loaded.signatures[signature_key].variables
+    )  # Frozen by the converter.
     with tempfile.TemporaryDirectory(prefix="tfgen-tflite-") as scratch:
         tf.saved_model.save(module, scratch, signatures={signature_key: function})
         yield scratch
 
 
-def write_tflite_files(saved_model_dir, signature_keys, quantizations=("float32",), out_dir=None,
-                       batch_size=None):
+def write_tflite_files(
+    saved_model_dir, signature_keys, quantizations=("float32",), out_dir=None, batch_size=None
+):
     """Converts each signature with each quantization and writes the files.
 
     Each file is written to a temporary name in `out_dir` and renamed into
@@ -266,8 +278,10 @@ def tflite_parity(saved_model_dir, tflite_paths, batch_size=8, seed=0):
             reference = loaded.signatures[key]
             specs = reference.structured_input_signature[1]
             if sorted(io_names["inputs"]) != sorted(specs):
-                raise ValueError(f"{path} signature {key!r} takes {io_names['inputs']}, "
-                                 f"the SavedModel takes {sorted(specs)}")
+                raise ValueError(
+                    f"{path} signature {key!r} takes {io_names['inputs']}, "
+                    f"the SavedModel takes {sorted(specs)}"
+                )
             runner = interpreter.get_signature_runner(key)
             inputs = random_inputs(specs, _fixed_batch_size(runner, specs) or batch_size, seed)
             expected = {k: v.numpy() for k, v in reference(**inputs).items()}
@@ -305,8 +319,12 @@ def write_parity_report(tflite_dir, parities, batch_size, seed):
     report = {
         "reference": "the SavedModel signature of the same name in the parent directory",
         "inputs": f"tfgen.serving.random_inputs(batch_size={batch_size}, seed={seed})",
-        "files": {Path(path).name: {"max_abs_difference": parity.max_abs,
-                                    "mean_abs_difference": parity.mean_abs}
-                  for path, parity in parities.items()},
+        "files": {
+            Path(path).name: {
+                "max_abs_difference": parity.max_abs,
+                "mean_abs_difference": parity.mean_abs,
+            }
+            for path, parity in parities.items()
+        },
     }
     return write_atomically(Path(tflite_dir) / PARITY_FILE, json.dumps(report, indent=2) + "\n")

@@ -24,6 +24,16 @@ from tfgen.text.tokenizers import (
 from tfgen.text.windows import concatenate, tokenize, window_count, windows
 
 __all__ = [
-    "PAD_ID", "UNK_ID", "TOKENIZERS", "Tokenizer", "CharTokenizer", "SubwordTokenizer",
-    "get", "load_tokenizer", "tokenize", "concatenate", "window_count", "windows",
+    "PAD_ID",
+    "UNK_ID",
+    "TOKENIZERS",
+    "Tokenizer",
+    "CharTokenizer",
+    "SubwordTokenizer",
+    "get",
+    "load_tokenizer",
+    "tokenize",
+    "concatenate",
+    "window_count",
+    "windows",
 ]

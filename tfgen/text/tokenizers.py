@@ -27,7 +27,7 @@ Both reserve id 0 for padding (decoded as `""`) and id 1 for unknown input
 
 import json
 import types
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import tensorflow as tf
 
@@ -133,8 +133,9 @@ class Tokenizer(tf.Module):
         kind = classes.get(content.get("class")) if isinstance(content, dict) else None
         if kind is None or not issubclass(kind, cls):
             found = content.get("class") if isinstance(content, dict) else content
-            raise ValueError(f"{source} holds a {found!r}, not a {cls.__name__} "
-                             f"(valid: {', '.join(classes)}).")
+            raise ValueError(
+                f"{source} holds a {found!r}, not a {cls.__name__} (valid: {', '.join(classes)})."
+            )
         return kind(**content["config"])
 
     def save(self, path) -> None:
@@ -216,8 +217,12 @@ class SubwordTokenizer(Tokenizer):
             default_value=UNK_ID,
         )
         self._wordpiece = tensorflow_text.WordpieceTokenizer(
-            self._table, suffix_indicator="##", max_bytes_per_word=self.max_bytes_per_word,
-            token_out_type=tf.int64, unknown_token=UNK_TOKEN, split_unknown_characters=True,
+            self._table,
+            suffix_indicator="##",
+            max_bytes_per_word=self.max_bytes_per_word,
+            token_out_type=tf.int64,
+            unknown_token=UNK_TOKEN,
+            split_unknown_characters=True,
         )
 
     def token_text(self, token: str) -> str:
@@ -231,8 +236,14 @@ class SubwordTokenizer(Tokenizer):
         return tensorflow_text.regex_split(text, WORD_PATTERN, WORD_PATTERN)
 
     @classmethod
-    def train(cls, texts, vocab_size: int = 1000, max_bytes_per_word: int = 100, name=None,
-              **learner_options) -> "SubwordTokenizer":
+    def train(
+        cls,
+        texts,
+        vocab_size: int = 1000,
+        max_bytes_per_word: int = 100,
+        name=None,
+        **learner_options,
+    ) -> "SubwordTokenizer":
         """Learns a WordPiece vocabulary of at most `vocab_size` pieces from texts.
 
         Uses tensorflow-text's vocabulary learner, which searches a count threshold
@@ -257,7 +268,9 @@ class SubwordTokenizer(Tokenizer):
                 counts[word] = counts.get(word, 0) + 1
         word_counts = {w.decode("utf-8", errors="replace"): n for w, n in counts.items()}
         vocabulary = learner.learn(
-            word_counts, vocab_size, reserved_tokens=[PAD_TOKEN, UNK_TOKEN],
+            word_counts,
+            vocab_size,
+            reserved_tokens=[PAD_TOKEN, UNK_TOKEN],
             **learner_options,
         )
         return cls(vocabulary, max_bytes_per_word=max_bytes_per_word, name=name)

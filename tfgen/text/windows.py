@@ -14,16 +14,15 @@ Batches are `drop_remainder`, so every batch has the static shape
 `(batch_size, context_length)`.
 """
 
-from typing import Optional
-
 import numpy as np
 import tensorflow as tf
 
 
 def tokenize(documents: tf.data.Dataset, tokenizer) -> tf.data.Dataset:
     """Maps a dataset of `{"text": tf.string}` documents to 1-D int32 token ids per document."""
-    return documents.map(lambda example: tokenizer.tf_encode(example["text"]),
-                         num_parallel_calls=tf.data.AUTOTUNE)
+    return documents.map(
+        lambda example: tokenizer.tf_encode(example["text"]), num_parallel_calls=tf.data.AUTOTUNE
+    )
 
 
 def concatenate(token_dataset: tf.data.Dataset) -> np.ndarray:
@@ -34,7 +33,7 @@ def concatenate(token_dataset: tf.data.Dataset) -> np.ndarray:
     return np.concatenate(pieces).astype(np.int32)
 
 
-def window_count(num_tokens: int, context_length: int, stride: Optional[int] = None) -> int:
+def window_count(num_tokens: int, context_length: int, stride: int | None = None) -> int:
     """How many windows of `context_length + 1` ids start every `stride` ids in `num_tokens` ids."""
     stride = context_length if stride is None else stride
     needed = context_length + 1
@@ -45,14 +44,14 @@ def windows(
     token_dataset: tf.data.Dataset,
     context_length: int,
     batch_size: int,
-    seed: Optional[int] = None,
+    seed: int | None = None,
     *,
     shuffle: bool = True,
-    stride: Optional[int] = None,
+    stride: int | None = None,
     name: str = "the token dataset",
-    epochs: Optional[int] = None,
+    epochs: int | None = None,
     initial_epoch: int = 0,
-    steps_per_epoch: Optional[int] = None,
+    steps_per_epoch: int | None = None,
 ) -> tf.data.Dataset:
     """Cuts token ids into batched `(inputs, targets)` windows for next-token prediction.
 
@@ -82,8 +81,11 @@ def windows(
             window or one batch; the message names `name` and the length needed.
     """
     stride = context_length if stride is None else stride
-    for argument, value in (("context_length", context_length), ("batch_size", batch_size),
-                            ("stride", stride)):
+    for argument, value in (
+        ("context_length", context_length),
+        ("batch_size", batch_size),
+        ("stride", stride),
+    ):
         if int(value) < 1:
             raise ValueError(f"windows: {argument} must be at least 1, got {value}.")
     if shuffle and seed is None:

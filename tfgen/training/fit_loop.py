@@ -31,8 +31,13 @@ import tensorflow as tf
 
 from tfgen import config as config_lib
 from tfgen import models
-from tfgen.distribute import (make_strategy, resolve_jit_compile, scratch, shard_by_examples,
-                              worker_role)
+from tfgen.distribute import (
+    make_strategy,
+    resolve_jit_compile,
+    scratch,
+    shard_by_examples,
+    worker_role,
+)
 from tfgen.runs import Run, RunCheckpoints, checkpoint_schema, default_run_dir
 from tfgen.runs import lock as run_lock
 from tfgen.runs.callbacks import BestCheckpoint, EpochCheckpoint, StepBackup
@@ -127,11 +132,15 @@ def train(config, run_dir=None, verbose="auto"):
             f"worker {role.index} lost the other workers of the cluster in TF_CONFIG: one of "
             f"them stopped or cannot be reached. That worker's output says why (e.g. the chief, "
             f"worker 0, refuses a run directory started with a different config); rerun every "
-            f"worker to resume from the last checkpoint.") from error
+            f"worker to resume from the last checkpoint."
+        ) from error
     # The chief's files, which this worker's equal (it has deleted its own).
     return dataclasses.replace(
-        result, run_dir=run_dir, samples=run_dir / result.samples.relative_to(scratch_dir),
-        model_file=run_dir / result.model_file.relative_to(scratch_dir))
+        result,
+        run_dir=run_dir,
+        samples=run_dir / result.samples.relative_to(scratch_dir),
+        model_file=run_dir / result.model_file.relative_to(scratch_dir),
+    )
 
 
 @contextlib.contextmanager
@@ -162,8 +171,9 @@ def _train_locked(config, run_dir, write_dir, strategy, verbose):
     out.write_dataset_info(info)
 
     with strategy.scope():
-        model = model_class.from_run_config(config, info, steps_per_epoch=steps,
-                                            **run_data.model_kwargs)
+        model = model_class.from_run_config(
+            config, info, steps_per_epoch=steps, **run_data.model_kwargs
+        )
         model.compile_from_run_config(
             config, resolve_jit_compile(config.jit_compile, strategy), steps_per_epoch=steps
         )
@@ -172,15 +182,20 @@ def _train_locked(config, run_dir, write_dir, strategy, verbose):
     metric_variables = [v for metric in model.metrics for v in metric.variables]
     checkpoint = checkpoint_schema(model, epoch, model.optimizers())
     backup = checkpoint_schema(model, epoch, model.optimizers(), metric_variables)
-    checkpoints = RunCheckpoints(out.checkpoint_dir, checkpoint, backup,
-                                 config.checkpoints_to_keep)
+    checkpoints = RunCheckpoints(out.checkpoint_dir, checkpoint, backup, config.checkpoints_to_keep)
     # Every worker resumes from the chief's checkpoints (on a shared or the same disk).
-    saved = checkpoints if write_dir == run_dir else RunCheckpoints(
-        run.checkpoint_dir, checkpoint, backup, config.checkpoints_to_keep)
+    saved = (
+        checkpoints
+        if write_dir == run_dir
+        else RunCheckpoints(run.checkpoint_dir, checkpoint, backup, config.checkpoints_to_keep)
+    )
     resume = saved.restore(steps, epoch, model.optimizer.iterations, metric_variables)
     if resume.done and verbose != 0:
-        print(f"resuming epoch {resume.epoch + 1} at global step {resume.step} "
-              f"({resume.done} of its {steps} steps done) from {resume.path}", file=sys.stderr)
+        print(
+            f"resuming epoch {resume.epoch + 1} at global step {resume.step} "
+            f"({resume.done} of its {steps} steps done) from {resume.path}",
+            file=sys.stderr,
+        )
 
     _write_config_summary(out.log_dir, config)
     saver = EpochCheckpoint(checkpoints.epochs, epoch)
@@ -190,8 +205,9 @@ def _train_locked(config, run_dir, write_dir, strategy, verbose):
         *_quality_callbacks(config, checkpoint, out),
         *run_data.callbacks(out),
         keras.callbacks.TensorBoard(str(out.log_dir), write_graph=False),
-        StepBackup(checkpoints, steps, config.backup_every_steps, stop_signals,
-                   metric_variables, resume),  # Last: it may stop after the others' epoch end.
+        StepBackup(
+            checkpoints, steps, config.backup_every_steps, stop_signals, metric_variables, resume
+        ),  # Last: it may stop after the others' epoch end.
     ]
     history = {}
     if resume.epoch < config.epochs:
@@ -202,16 +218,20 @@ def _train_locked(config, run_dir, write_dir, strategy, verbose):
             history = _fit(model, run_data, config, resume, callbacks, verbose)
     if saver.divergence is not None:
         latest, step = checkpoints.latest(steps)
-        where = (f"The last good checkpoint, {latest} (global step {step}), is the newest; "
-                 f"rerunning resumes from it" if latest else
-                 "No checkpoint was written yet; rerunning starts over")
+        where = (
+            f"The last good checkpoint, {latest} (global step {step}), is the newest; "
+            f"rerunning resumes from it"
+            if latest
+            else "No checkpoint was written yet; rerunning starts over"
+        )
         raise TrainingDiverged(
             f"{saver.divergence}; training stopped. {where}. If it diverges again, start a new "
-            f"run (--run-dir) with a lower learning_rate.", saver.divergence)
+            f"run (--run-dir) with a lower learning_rate.",
+            saver.divergence,
+        )
     samples = run_data.write_samples(model, out)
     _save_model_atomically(model, out.model_file)
-    return TrainResult(run_dir, model, history, resume.epoch, samples, out.model_file,
-                       resume.step)
+    return TrainResult(run_dir, model, history, resume.epoch, samples, out.model_file, resume.step)
 
 
 def _fit(model, run_data, config, resume, callbacks, verbose):
@@ -226,10 +246,16 @@ def _fit(model, run_data, config, resume, callbacks, verbose):
     validation = shard_by_examples(run_data.validation_batches())
 
     def fit(batches, first_epoch, last_epoch, steps_per_epoch):
-        return model.fit(batches, epochs=last_epoch, initial_epoch=first_epoch,
-                         steps_per_epoch=steps_per_epoch, validation_data=validation,
-                         validation_steps=config.validation_steps, callbacks=callbacks,
-                         verbose=verbose).history
+        return model.fit(
+            batches,
+            epochs=last_epoch,
+            initial_epoch=first_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=validation,
+            validation_steps=config.validation_steps,
+            callbacks=callbacks,
+            verbose=verbose,
+        ).history
 
     epoch, history = resume.epoch, {}
     if resume.done:
@@ -248,13 +274,19 @@ def _quality_callbacks(config, checkpoint, run):
     callbacks = []
     if config.eval_every_epochs:
         groups = [g.strip() for g in config.eval_metrics.split(",") if g.strip()]
-        callbacks.append(QualityMetrics(config.dataset, groups, config.eval_num_samples,
-                                        config.eval_every_epochs, config.eval_extractor,
-                                        seed=config.seed,
-                                        image_fit=getattr(config, "image_fit", "pad")))
+        callbacks.append(
+            QualityMetrics(
+                config.dataset,
+                groups,
+                config.eval_num_samples,
+                config.eval_every_epochs,
+                config.eval_extractor,
+                seed=config.seed,
+                image_fit=getattr(config, "image_fit", "pad"),
+            )
+        )
     if config.best_metric:
-        callbacks.append(BestCheckpoint(checkpoint, run.best_dir,
-                                        config.best_metric))
+        callbacks.append(BestCheckpoint(checkpoint, run.best_dir, config.best_metric))
     return callbacks
 
 

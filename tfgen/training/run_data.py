@@ -42,28 +42,40 @@ class ImageRunData:
 
     def __init__(self, config, run, train_examples, info):
         self.config, self.info, self.train_examples = config, info, train_examples
-        self.test_examples, _ = data_lib.load(config.dataset, "test",
-                                              **data_lib.image_options(config))
+        self.test_examples, _ = data_lib.load(
+            config.dataset, "test", **data_lib.image_options(config)
+        )
         self.steps = data_lib.steps_per_epoch(info, config.batch_size, config.steps_per_epoch)
         self.model_kwargs = {}
 
     def train_batches(self, initial_epoch):
         config = self.config
         batches, _ = data_lib.training_batches(
-            self.train_examples, self.info, config.batch_size, seed=config.seed,
-            epochs=config.epochs, initial_epoch=initial_epoch, steps=self.steps)
+            self.train_examples,
+            self.info,
+            config.batch_size,
+            seed=config.seed,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            steps=self.steps,
+        )
         return batches
 
     def validation_batches(self):
-        return data_lib.eval_batches(self.test_examples, self.info, self.config.batch_size,
-                                     seed=self.config.seed)
+        return data_lib.eval_batches(
+            self.test_examples, self.info, self.config.batch_size, seed=self.config.seed
+        )
 
     def callbacks(self, run):
         size = self.config.sample_grid_size
-        examples = next(iter(data_lib.eval_batches(self.test_examples, self.info, size**2,
-                                                   seed=self.config.seed)))
-        return [ImageGrids(str(run.log_dir), examples, seed=self.config.seed,
-                           png_dir=run.images_dir)]
+        examples = next(
+            iter(
+                data_lib.eval_batches(self.test_examples, self.info, size**2, seed=self.config.seed)
+            )
+        )
+        return [
+            ImageGrids(str(run.log_dir), examples, seed=self.config.seed, png_dir=run.images_dir)
+        ]
 
     def write_samples(self, model, run):
         path = run.samples_file("image")
@@ -85,10 +97,12 @@ class TextRunData:
             self.tokenizer.save(path)
         self.train_tokens = text.concatenate(text.tokenize(train_examples, self.tokenizer))
         validation_examples, _ = data_lib.load(config.dataset, "validation")
-        self.validation_tokens = text.concatenate(text.tokenize(validation_examples,
-                                                                self.tokenizer))
-        count = text.window_count(self.train_tokens.size, config.context_length,
-                                              config.window_stride)
+        self.validation_tokens = text.concatenate(
+            text.tokenize(validation_examples, self.tokenizer)
+        )
+        count = text.window_count(
+            self.train_tokens.size, config.context_length, config.window_stride
+        )
         full = count // config.batch_size
         self.steps = min(full, config.steps_per_epoch) if config.steps_per_epoch else full
         if self.steps < 1:  # windows() names the split and the length needed.
@@ -96,14 +110,25 @@ class TextRunData:
         self.model_kwargs = {"tokenizer": self.tokenizer}
 
     def _windows(self, tokens, split, **kwargs):
-        return text.windows(tf.data.Dataset.from_tensors(tokens), self.config.context_length,
-                            self.config.batch_size, name=f"{self.info.name} {split}", **kwargs)
+        return text.windows(
+            tf.data.Dataset.from_tensors(tokens),
+            self.config.context_length,
+            self.config.batch_size,
+            name=f"{self.info.name} {split}",
+            **kwargs,
+        )
 
     def train_batches(self, initial_epoch):
         config = self.config
-        return self._windows(self.train_tokens, "train", seed=config.seed,
-                             stride=config.window_stride, epochs=config.epochs,
-                             initial_epoch=initial_epoch, steps_per_epoch=self.steps)
+        return self._windows(
+            self.train_tokens,
+            "train",
+            seed=config.seed,
+            stride=config.window_stride,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=self.steps,
+        )
 
     def validation_batches(self):
         return self._windows(self.validation_tokens, "validation", shuffle=False)
@@ -113,15 +138,26 @@ class TextRunData:
 
     def callbacks(self, run):
         config = self.config
-        return [TextSamples(str(run.log_dir), [config.sample_prompt] * NUM_TEXT_SAMPLES,
-                            self.sampler(), config.sample_tokens, seed=config.seed,
-                            text_dir=run.text_dir)]
+        return [
+            TextSamples(
+                str(run.log_dir),
+                [config.sample_prompt] * NUM_TEXT_SAMPLES,
+                self.sampler(),
+                config.sample_tokens,
+                seed=config.seed,
+                text_dir=run.text_dir,
+            )
+        ]
 
     def write_samples(self, model, run):
         path = run.samples_file("text")
         config = self.config
-        texts = model.generate_text([config.sample_prompt] * NUM_TEXT_SAMPLES, self.sampler(),
-                                    config.sample_tokens, seed=config.seed)
+        texts = model.generate_text(
+            [config.sample_prompt] * NUM_TEXT_SAMPLES,
+            self.sampler(),
+            config.sample_tokens,
+            seed=config.seed,
+        )
         write_atomically(path, "\n\n".join(config.sample_prompt + t for t in texts) + "\n")
         return path
 
@@ -131,4 +167,3 @@ def _train_tokenizer(config, documents):
     if config.tokenizer == "subword":
         return kind.train(documents, vocab_size=config.vocab_size)
     return kind.train(documents)
-

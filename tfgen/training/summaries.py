@@ -34,8 +34,10 @@ class ImageGrids(keras.callbacks.Callback):
         self.png_dir = png_dir
 
     def on_epoch_end(self, epoch, logs=None):
-        grids = {name: grid(images) for name, images in
-                 self.model.summary_images(self.examples, self.seed).items()}
+        grids = {
+            name: grid(images)
+            for name, images in self.model.summary_images(self.examples, self.seed).items()
+        }
         with self.writer.as_default(step=epoch):
             for name, image in grids.items():
                 tf.summary.image(name, image[None])
@@ -66,16 +68,25 @@ class TextSamples(keras.callbacks.Callback):
         self.max_new_tokens, self.seed, self.text_dir = max_new_tokens, seed, text_dir
 
     def on_epoch_end(self, epoch, logs=None):
-        texts = [prompt + continuation for prompt, continuation in zip(self.prompts, (
-            self.model.generate_text(self.prompts, self.sampler, self.max_new_tokens,
-                                     seed=self.seed)))]
+        texts = [
+            prompt + continuation
+            for prompt, continuation in zip(
+                self.prompts,
+                (
+                    self.model.generate_text(
+                        self.prompts, self.sampler, self.max_new_tokens, seed=self.seed
+                    )
+                ),
+            )
+        ]
         with self.writer.as_default(step=epoch):
             tf.summary.text("samples", "\n\n".join(f"```\n{t}\n```" for t in texts))
         self.writer.flush()
         if self.text_dir is not None:
-            write_atomically(os.path.join(self.text_dir, f"samples-epoch{epoch + 1:03d}.txt"),
-                             "\n\n".join(texts) + "\n")
-
+            write_atomically(
+                os.path.join(self.text_dir, f"samples-epoch{epoch + 1:03d}.txt"),
+                "\n\n".join(texts) + "\n",
+            )
 
 
 class QualityMetrics(keras.callbacks.Callback):
@@ -98,8 +109,16 @@ class QualityMetrics(keras.callbacks.Callback):
             `resize`); samples are brought back to the dataset's size the same way.
     """
 
-    def __init__(self, dataset, groups, num_samples, every_epochs=1, extractor="classifier",
-                 seed=0, image_fit="pad"):
+    def __init__(
+        self,
+        dataset,
+        groups,
+        num_samples,
+        every_epochs=1,
+        extractor="classifier",
+        seed=0,
+        image_fit="pad",
+    ):
         super().__init__()
         self.dataset, self.groups, self.num_samples = dataset, list(groups), num_samples
         self.every_epochs, self.extractor_name, self.seed = every_epochs, extractor, seed
@@ -114,5 +133,14 @@ class QualityMetrics(keras.callbacks.Callback):
         last = epoch + 1 == self.params.get("epochs")
         if logs is None or ((epoch + 1) % self.every_epochs and not last):
             return
-        logs.update(sample_quality(self.model, self.dataset, self.groups, self.extractor,
-                                   self.num_samples, self.seed, image_fit=self.image_fit))
+        logs.update(
+            sample_quality(
+                self.model,
+                self.dataset,
+                self.groups,
+                self.extractor,
+                self.num_samples,
+                self.seed,
+                image_fit=self.image_fit,
+            )
+        )

@@ -26,7 +26,7 @@ def grid(images, columns=None):
     canvas = np.zeros((rows * height, columns * width, channels), np.float32)
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
-        canvas[r * height:(r + 1) * height, c * width:(c + 1) * width] = image
+        canvas[r * height : (r + 1) * height, c * width : (c + 1) * width] = image
     return np.round(np.clip(canvas, 0.0, 1.0) * 255).astype(np.uint8)
 
 

@@ -17,9 +17,9 @@ the same weights as on one device.
 import keras
 import tensorflow as tf
 
+from tfgen.models.base import GenerativeModel
 from tfgen.models.gan import losses
 from tfgen.models.gan.augment import diff_augment, parse_policy
-from tfgen.models.base import GenerativeModel
 from tfgen.ops.noise import fold_in, per_example_normal, per_example_uniform
 
 # Independent per-example random streams (see `tfgen.ops.noise.fold_in`).
@@ -62,9 +62,22 @@ class AdversarialModel(GenerativeModel):
         seed: seeds the fallback noise for data without per-example seeds.
     """
 
-    def __init__(self, generator, discriminator, ema_generator=None, latent_dim=100,
-                 loss="non_saturating", gradient_penalty=0.0, r1_gamma=0.0, n_critic=1,
-                 ema_decay=0.999, augment="", num_classes=None, seed=0, **kwargs):
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        ema_generator=None,
+        latent_dim=100,
+        loss="non_saturating",
+        gradient_penalty=0.0,
+        r1_gamma=0.0,
+        n_critic=1,
+        ema_decay=0.999,
+        augment="",
+        num_classes=None,
+        seed=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if n_critic < 1:
             raise ValueError(f"n_critic must be at least 1, got {n_critic}")
@@ -120,12 +133,16 @@ class AdversarialModel(GenerativeModel):
         self.build_optimizers()
 
     def get_compile_config(self):
-        return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-                "g_optimizer": keras.optimizers.serialize(self.g_optimizer)}
+        return {
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+        }
 
     def compile_from_config(self, config):
-        self.compile(d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
-                     g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]))
+        self.compile(
+            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
+        )
 
     def optimizers(self):
         return {"d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
@@ -148,11 +165,15 @@ class AdversarialModel(GenerativeModel):
                 raise ValueError("this model is not class-conditional; do not pass labels")
             return None
         if labels is None:
-            raise ValueError(f"this model is class-conditional: pass labels in [0, {self.num_classes})")
+            raise ValueError(
+                f"this model is class-conditional: pass labels in [0, {self.num_classes})"
+            )
         labels = tf.cast(labels, tf.int32)
         message = f"labels must be in [0, {self.num_classes})"
-        checks = [tf.debugging.assert_non_negative(labels, message=message),
-                  tf.debugging.assert_less(labels, self.num_classes, message=message)]
+        checks = [
+            tf.debugging.assert_non_negative(labels, message=message),
+            tf.debugging.assert_less(labels, self.num_classes, message=message),
+        ]
         # In a graph (an exported signature) the embedding's gather could otherwise fail
         # first with a bare "indices[0] = 5 is not in [0, 3)": it waits for the checks.
         with tf.control_dependencies(checks):
@@ -195,6 +216,7 @@ class AdversarialModel(GenerativeModel):
         num_spec = tf.TensorSpec([], tf.int32, name="num")
         seed_spec = tf.TensorSpec([], tf.int32, name="seed")
         if not self.num_classes:
+
             @tf.function(input_signature=[z_spec])
             def generate(z):
                 return {"images": self.generate(z)}
@@ -209,7 +231,9 @@ class AdversarialModel(GenerativeModel):
         def generate(z, labels):
             return {"images": self.generate(z, labels)}
 
-        @tf.function(input_signature=[num_spec, seed_spec, tf.TensorSpec([], tf.int32, name="label")])
+        @tf.function(
+            input_signature=[num_spec, seed_spec, tf.TensorSpec([], tf.int32, name="label")]
+        )
         def sample(num, seed, label):
             """`num` images of class `label`; label -1 cycles through the classes."""
             labels = tf.where(label < 0, tf.range(num) % self.num_classes, tf.fill([num], label))
@@ -222,12 +246,18 @@ class AdversarialModel(GenerativeModel):
     def _real_and_seeds(self, data):
         images, labels, seeds = unpack(data)
         if self.num_classes and labels is None:
-            raise ValueError("a class-conditional GAN needs labels: feed (images, labels) "
-                             "or {'image', 'label'} batches")
+            raise ValueError(
+                "a class-conditional GAN needs labels: feed (images, labels) "
+                "or {'image', 'label'} batches"
+            )
         if seeds is None:
             seeds = tf.random.stateless_uniform(
-                [tf.shape(images)[0], 2], seed=self.seed_generator.next(), minval=None,
-                maxval=None, dtype=tf.int64)
+                [tf.shape(images)[0], 2],
+                seed=self.seed_generator.next(),
+                minval=None,
+                maxval=None,
+                dtype=tf.int64,
+            )
         real = tf.cast(images, tf.float32) * 2.0 - 1.0
         labels = None if not self.num_classes else tf.cast(labels, tf.int32)
         return real, labels, tf.cast(seeds, tf.int64)
@@ -235,8 +265,9 @@ class AdversarialModel(GenerativeModel):
     def _discriminate(self, images, labels, seeds, augment_stream, training):
         if self.augment_policy:
             images = diff_augment(images, self.augment_policy, fold_in(seeds, augment_stream))
-        return self.discriminator(images, labels=labels, seeds=fold_in(seeds, _D_NOISE),
-                                  training=training)
+        return self.discriminator(
+            images, labels=labels, seeds=fold_in(seeds, _D_NOISE), training=training
+        )
 
     def _fakes(self, labels, seeds, training):
         z = per_example_normal(fold_in(seeds, _LATENT), [self.latent_dim])
@@ -343,8 +374,11 @@ class AdversarialModel(GenerativeModel):
             for average, weight in pairs:
                 rate = decay if id(weight) in trainable else 0.0
                 strategy.extended.update(
-                    average.value, lambda a, w: a.assign(rate * a + (1.0 - rate) * w),
-                    args=(weight.value,), group=False)
+                    average.value,
+                    lambda a, w, rate=rate: a.assign(rate * a + (1.0 - rate) * w),
+                    args=(weight.value,),
+                    group=False,
+                )
 
         tf.distribute.get_replica_context().merge_call(update)
 
@@ -384,10 +418,16 @@ class AdversarialModel(GenerativeModel):
 
     def adversarial_config(self):
         """The constructor arguments this base class owns, for subclasses' `get_config`."""
-        return {"latent_dim": self.latent_dim, "loss": self.adversarial_loss.name,
-                "gradient_penalty": self.gradient_penalty_weight, "r1_gamma": self.r1_gamma,
-                "n_critic": self.n_critic, "ema_decay": self.ema_decay,
-                "augment": ",".join(self.augment_policy), "seed": self.seed}
+        return {
+            "latent_dim": self.latent_dim,
+            "loss": self.adversarial_loss.name,
+            "gradient_penalty": self.gradient_penalty_weight,
+            "r1_gamma": self.r1_gamma,
+            "n_critic": self.n_critic,
+            "ema_decay": self.ema_decay,
+            "augment": ",".join(self.augment_policy),
+            "seed": self.seed,
+        }
 
 
 def _add_gradients(gradients, extra):

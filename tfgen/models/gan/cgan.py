@@ -40,7 +40,12 @@ class ConditionalGAN(DCGAN):
     @classmethod
     def from_run_config(cls, config, info, steps_per_epoch=1):
         if not info.num_classes:
-            raise ValueError(f"cgan needs a labelled dataset; {info.name!r} has no class labels "
-                             f"(use dcgan or wgan_gp for unlabelled images)")
-        return cls(image_shape=info.shape, num_classes=info.num_classes,
-                   **cls.constructor_args(config, info))
+            raise ValueError(
+                f"cgan needs a labelled dataset; {info.name!r} has no class labels "
+                f"(use dcgan or wgan_gp for unlabelled images)"
+            )
+        return cls(
+            image_shape=info.shape,
+            num_classes=info.num_classes,
+            **cls.constructor_args(config, info),
+        )

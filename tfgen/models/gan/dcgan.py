@@ -5,17 +5,15 @@ optimizer as in https://www.tensorflow.org/tutorials/generative/dcgan.
 """
 
 import dataclasses
-from typing import Optional
 
 import keras
 import tensorflow as tf
 
-from tfgen.models.gan import losses
-from tfgen.models.gan.augment import parse_policy
 from tfgen.config import ConfigError, TrainConfig, choices
-from tfgen.models.gan.networks import DCGANDiscriminator, DCGANGenerator
-from tfgen.models.gan.networks import check_image_shape
+from tfgen.models.gan import losses
 from tfgen.models.gan.adversarial import AdversarialModel
+from tfgen.models.gan.augment import parse_policy
+from tfgen.models.gan.networks import DCGANDiscriminator, DCGANGenerator, check_image_shape
 from tfgen.ops.precision import PRECISIONS, dtype_policy
 from tfgen.ops.schedules import learning_rate
 
@@ -47,10 +45,10 @@ class DCGANConfig(TrainConfig):
     dataset: str = "mnist"
     batch_size: int = 256
     epochs: int = 10
-    validation_steps: Optional[int] = 4
+    validation_steps: int | None = 4
     learning_rate: float = 1e-4
     lr_schedule: str = dataclasses.field(default="constant", metadata=choices("constant", "cosine"))
-    d_learning_rate: Optional[float] = None
+    d_learning_rate: float | None = None
     beta_1: float = 0.9
     beta_2: float = 0.999
     latent_dim: int = 100
@@ -70,8 +68,12 @@ class DCGANConfig(TrainConfig):
         for name in ("latent_dim", "filters", "n_critic"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be a positive integer, got {getattr(self, name)}")
-        for name, low, high in (("dropout", 0, 1), ("ema_decay", 0, 1), ("beta_1", 0, 1),
-                                ("beta_2", 0, 1)):
+        for name, low, high in (
+            ("dropout", 0, 1),
+            ("ema_decay", 0, 1),
+            ("beta_1", 0, 1),
+            ("beta_2", 0, 1),
+        ):
             if not low <= getattr(self, name) < high:
                 raise ConfigError(f"{name}: must be in [{low}, {high}), got {getattr(self, name)}")
         for name in ("gradient_penalty", "r1_gamma"):
@@ -115,9 +117,18 @@ class DCGAN(AdversarialModel):
     serving_default = "sample"
     tflite_endpoints = ("generate",)
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=100, filters=64, dropout=0.3,
-                 spectral_norm=False, num_classes=None, synchronized_batch_norm=False,
-                 precision="float32", **kwargs):
+    def __init__(
+        self,
+        image_shape=(28, 28, 1),
+        latent_dim=100,
+        filters=64,
+        dropout=0.3,
+        spectral_norm=False,
+        num_classes=None,
+        synchronized_batch_norm=False,
+        precision="float32",
+        **kwargs,
+    ):
         check_image_shape(image_shape)
         self.precision = precision
         self.image_shape = tuple(image_shape)
@@ -127,49 +138,72 @@ class DCGAN(AdversarialModel):
         self.synchronized_batch_norm = synchronized_batch_norm
 
         def generator(name):
-            return DCGANGenerator(latent_dim, image_shape, filters, num_classes,
-                                  synchronized_batch_norm, name=name)
+            return DCGANGenerator(
+                latent_dim, image_shape, filters, num_classes, synchronized_batch_norm, name=name
+            )
 
         with dtype_policy(precision):
             networks = dict(
                 generator=generator("generator"),
-                discriminator=DCGANDiscriminator(image_shape, filters, dropout, spectral_norm,
-                                                 num_classes, name="discriminator"),
-                ema_generator=(generator("ema_generator") if kwargs.get("ema_decay", 0.999)
-                               else None))
+                discriminator=DCGANDiscriminator(
+                    image_shape, filters, dropout, spectral_norm, num_classes, name="discriminator"
+                ),
+                ema_generator=(
+                    generator("ema_generator") if kwargs.get("ema_decay", 0.999) else None
+                ),
+            )
         super().__init__(**networks, latent_dim=latent_dim, num_classes=num_classes, **kwargs)
 
     @classmethod
     def from_run_config(cls, config, info, steps_per_epoch=1):
         """Builds the model `config` describes for the dataset `info` (inside the strategy scope)."""
         if info.modality != "image":
-            raise ValueError(f"{config.model} models images; dataset {info.name!r} is {info.modality}")
+            raise ValueError(
+                f"{config.model} models images; dataset {info.name!r} is {info.modality}"
+            )
         return cls(image_shape=info.shape, **cls.constructor_args(config, info))
 
     @classmethod
     def constructor_args(cls, config, info):
         return dict(
-            latent_dim=config.latent_dim, filters=config.filters, dropout=config.dropout,
-            spectral_norm=config.spectral_norm, loss=config.loss,
-            gradient_penalty=config.gradient_penalty, r1_gamma=config.r1_gamma,
-            n_critic=config.n_critic, ema_decay=config.ema_decay, augment=config.augment,
-            seed=config.seed, precision=config.precision,
-            synchronized_batch_norm=tf.distribute.get_strategy().num_replicas_in_sync > 1)
+            latent_dim=config.latent_dim,
+            filters=config.filters,
+            dropout=config.dropout,
+            spectral_norm=config.spectral_norm,
+            loss=config.loss,
+            gradient_penalty=config.gradient_penalty,
+            r1_gamma=config.r1_gamma,
+            n_critic=config.n_critic,
+            ema_decay=config.ema_decay,
+            augment=config.augment,
+            seed=config.seed,
+            precision=config.precision,
+            synchronized_batch_norm=tf.distribute.get_strategy().num_replicas_in_sync > 1,
+        )
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
-        d_config = dataclasses.replace(config, learning_rate=config.d_learning_rate
-                                       or config.learning_rate)
+        d_config = dataclasses.replace(
+            config, learning_rate=config.d_learning_rate or config.learning_rate
+        )
 
         def adam(lr_config):
-            return keras.optimizers.Adam(learning_rate(lr_config, steps_per_epoch),
-                                         beta_1=config.beta_1, beta_2=config.beta_2)
+            return keras.optimizers.Adam(
+                learning_rate(lr_config, steps_per_epoch),
+                beta_1=config.beta_1,
+                beta_2=config.beta_2,
+            )
 
         self.compile(d_optimizer=adam(d_config), g_optimizer=adam(config), jit_compile=jit_compile)
 
     def get_config(self):
-        return {**super().get_config(), **self.adversarial_config(),
-                "image_shape": self.image_shape, "filters": self.filters,
-                "dropout": self.dropout, "spectral_norm": self.spectral_norm,
-                "num_classes": self.num_classes,
-                "synchronized_batch_norm": self.synchronized_batch_norm,
-                "precision": self.precision}
+        return {
+            **super().get_config(),
+            **self.adversarial_config(),
+            "image_shape": self.image_shape,
+            "filters": self.filters,
+            "dropout": self.dropout,
+            "spectral_norm": self.spectral_norm,
+            "num_classes": self.num_classes,
+            "synchronized_batch_norm": self.synchronized_batch_norm,
+            "precision": self.precision,
+        }

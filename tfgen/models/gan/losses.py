@@ -13,7 +13,7 @@ Adversarial losses are also looked up by lowercase name:
 """
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -181,13 +181,15 @@ class AdversarialLoss:
 LOSSES = {
     loss.name: loss
     for loss in (
-        AdversarialLoss("non_saturating", non_saturating_discriminator_loss,
-                        non_saturating_generator_loss),
+        AdversarialLoss(
+            "non_saturating", non_saturating_discriminator_loss, non_saturating_generator_loss
+        ),
         AdversarialLoss("minimax", minimax_discriminator_loss, minimax_generator_loss),
         AdversarialLoss("wasserstein", wasserstein_discriminator_loss, wasserstein_generator_loss),
         AdversarialLoss("hinge", hinge_discriminator_loss, hinge_generator_loss),
-        AdversarialLoss("least_squares", least_squares_discriminator_loss,
-                        least_squares_generator_loss),
+        AdversarialLoss(
+            "least_squares", least_squares_discriminator_loss, least_squares_generator_loss
+        ),
     )
 }
 

@@ -48,8 +48,15 @@ class DCGANGenerator(keras.Model):
             batch under a `tf.distribute` strategy (needed for replica invariance).
     """
 
-    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), filters=64, num_classes=None,
-                 synchronized_batch_norm=False, **kwargs):
+    def __init__(
+        self,
+        latent_dim=100,
+        image_shape=(28, 28, 1),
+        filters=64,
+        num_classes=None,
+        synchronized_batch_norm=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_image_shape(image_shape)
         self.latent_dim = latent_dim
@@ -62,19 +69,29 @@ class DCGANGenerator(keras.Model):
         def norm():
             return layers.BatchNormalization(synchronized=synchronized_batch_norm)
 
-        self.label_embedding = (layers.Embedding(num_classes, latent_dim, name="label_embedding")
-                                if num_classes else None)
-        self.body = keras.Sequential([
-            layers.Dense((height // 4) * (width // 4) * 4 * filters, use_bias=False),
-            norm(), layers.LeakyReLU(0.3),
-            layers.Reshape((height // 4, width // 4, 4 * filters)),
-            layers.Conv2DTranspose(2 * filters, 5, strides=1, padding="same", use_bias=False),
-            norm(), layers.LeakyReLU(0.3),
-            layers.Conv2DTranspose(filters, 5, strides=2, padding="same", use_bias=False),
-            norm(), layers.LeakyReLU(0.3),
-            layers.Conv2DTranspose(channels, 5, strides=2, padding="same", use_bias=False,
-                                   activation="tanh"),
-        ], name="body")
+        self.label_embedding = (
+            layers.Embedding(num_classes, latent_dim, name="label_embedding")
+            if num_classes
+            else None
+        )
+        self.body = keras.Sequential(
+            [
+                layers.Dense((height // 4) * (width // 4) * 4 * filters, use_bias=False),
+                norm(),
+                layers.LeakyReLU(0.3),
+                layers.Reshape((height // 4, width // 4, 4 * filters)),
+                layers.Conv2DTranspose(2 * filters, 5, strides=1, padding="same", use_bias=False),
+                norm(),
+                layers.LeakyReLU(0.3),
+                layers.Conv2DTranspose(filters, 5, strides=2, padding="same", use_bias=False),
+                norm(),
+                layers.LeakyReLU(0.3),
+                layers.Conv2DTranspose(
+                    channels, 5, strides=2, padding="same", use_bias=False, activation="tanh"
+                ),
+            ],
+            name="body",
+        )
         self.body.build((None, 2 * latent_dim if num_classes else latent_dim))
         if self.label_embedding is not None:
             self.label_embedding.build((None,))
@@ -88,10 +105,14 @@ class DCGANGenerator(keras.Model):
         return self.body(z, training=training)
 
     def get_config(self):
-        return {**super().get_config(), "latent_dim": self.latent_dim,
-                "image_shape": self.image_shape, "filters": self.filters,
-                "num_classes": self.num_classes,
-                "synchronized_batch_norm": self.synchronized_batch_norm}
+        return {
+            **super().get_config(),
+            "latent_dim": self.latent_dim,
+            "image_shape": self.image_shape,
+            "filters": self.filters,
+            "num_classes": self.num_classes,
+            "synchronized_batch_norm": self.synchronized_batch_norm,
+        }
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -109,8 +130,15 @@ class DCGANDiscriminator(keras.Model):
         num_classes: number of class labels for a projection discriminator, or `None`.
     """
 
-    def __init__(self, image_shape=(28, 28, 1), filters=64, dropout=0.3, spectral_norm=False,
-                 num_classes=None, **kwargs):
+    def __init__(
+        self,
+        image_shape=(28, 28, 1),
+        filters=64,
+        dropout=0.3,
+        spectral_norm=False,
+        num_classes=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_image_shape(image_shape)
         self.image_shape = tuple(image_shape)
@@ -120,21 +148,29 @@ class DCGANDiscriminator(keras.Model):
         self.num_classes = num_classes
         height, width, _ = self.image_shape
         feature_dim = (height // 4) * (width // 4) * 2 * filters
-        self.conv1 = _maybe_spectral(layers.Conv2D(filters, 5, strides=2, padding="same"),
-                                     spectral_norm)
-        self.conv2 = _maybe_spectral(layers.Conv2D(2 * filters, 5, strides=2, padding="same"),
-                                     spectral_norm)
+        self.conv1 = _maybe_spectral(
+            layers.Conv2D(filters, 5, strides=2, padding="same"), spectral_norm
+        )
+        self.conv2 = _maybe_spectral(
+            layers.Conv2D(2 * filters, 5, strides=2, padding="same"), spectral_norm
+        )
         self.drop1 = PerExampleDropout(dropout)
         self.drop2 = PerExampleDropout(dropout)
         self.activation = layers.LeakyReLU(0.3)
         self.flatten = layers.Flatten()
         self.head = _maybe_spectral(layers.Dense(1), spectral_norm)
-        self.projection = (_maybe_spectral(layers.Embedding(num_classes, feature_dim,
-                                                            name="projection"), spectral_norm)
-                           if num_classes else None)
+        self.projection = (
+            _maybe_spectral(
+                layers.Embedding(num_classes, feature_dim, name="projection"), spectral_norm
+            )
+            if num_classes
+            else None
+        )
         # Build every sub-layer now (Keras would otherwise trace the model on a data batch).
-        self(keras.ops.zeros((1, *self.image_shape)),
-             labels=keras.ops.zeros((1,), "int32") if num_classes else None)
+        self(
+            keras.ops.zeros((1, *self.image_shape)),
+            labels=keras.ops.zeros((1,), "int32") if num_classes else None,
+        )
         self.built = True
 
     def features(self, images, seeds=None, training=False):
@@ -159,9 +195,14 @@ class DCGANDiscriminator(keras.Model):
         return keras.ops.cast(logits, "float32")  # Losses in float32 under mixed precision.
 
     def get_config(self):
-        return {**super().get_config(), "image_shape": self.image_shape, "filters": self.filters,
-                "dropout": self.dropout, "spectral_norm": self.spectral_norm,
-                "num_classes": self.num_classes}
+        return {
+            **super().get_config(),
+            "image_shape": self.image_shape,
+            "filters": self.filters,
+            "dropout": self.dropout,
+            "spectral_norm": self.spectral_norm,
+            "num_classes": self.num_classes,
+        }
 
 
 def _stream(seeds, index):

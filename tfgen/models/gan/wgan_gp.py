@@ -39,7 +39,13 @@ class WGANGP(DCGAN):
 
     config_class = WGANGPConfig
 
-    def __init__(self, dropout=0.0, loss="wasserstein", gradient_penalty=10.0, n_critic=5,
-                 **kwargs):
-        super().__init__(dropout=dropout, loss=loss, gradient_penalty=gradient_penalty,
-                         n_critic=n_critic, **kwargs)
+    def __init__(
+        self, dropout=0.0, loss="wasserstein", gradient_penalty=10.0, n_critic=5, **kwargs
+    ):
+        super().__init__(
+            dropout=dropout,
+            loss=loss,
+            gradient_penalty=gradient_penalty,
+            n_critic=n_critic,
+            **kwargs,
+        )

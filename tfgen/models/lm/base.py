@@ -18,15 +18,14 @@ them inside a `tf.function` (optionally `jit_compile=True`).
 import dataclasses
 import math
 import random
-from typing import Optional
 
 import keras
 import tensorflow as tf
 
 from tfgen import samplers
 from tfgen.config import TrainConfig, choices
-from tfgen.models.lm import decoding as lm_decoding
 from tfgen.models.base import GenerativeModel
+from tfgen.models.lm import decoding as lm_decoding
 from tfgen.ops.schedules import learning_rate
 from tfgen.text.tokenizers import Tokenizer
 
@@ -66,17 +65,17 @@ class LMConfig(TrainConfig):
     dataset: str = "shakespeare"
     batch_size: int = 32
     epochs: int = 8
-    steps_per_epoch: Optional[int] = 250
+    steps_per_epoch: int | None = 250
     context_length: int = 64
     tokenizer: str = dataclasses.field(default="char", metadata=choices(*TOKENIZER_KINDS))
     vocab_size: int = 1000
     dropout: float = 0.0
     weight_decay: float = 0.1
     beta_2: float = 0.99
-    clip_norm: Optional[float] = 1.0
+    clip_norm: float | None = 1.0
     warmup_steps: int = 100
     min_learning_rate: float = 1e-4
-    window_stride: Optional[int] = 1
+    window_stride: int | None = 1
     sampler: str = dataclasses.field(default="temperature", metadata=choices(*samplers.names()))
     temperature: float = 0.8
     sample_prompt: str = "ROMEO:"
@@ -105,8 +104,9 @@ class LanguageModel(GenerativeModel):
     tflite_endpoints = ("decode_step",)
     metric_groups = ("ppl",)
 
-    def __init__(self, vocab_size, context_length=64, dropout=0.0, seed=0, tokenizer=None,
-                 **kwargs):
+    def __init__(
+        self, vocab_size, context_length=64, dropout=0.0, seed=0, tokenizer=None, **kwargs
+    ):
         super().__init__(**kwargs)
         for name, value in (("vocab_size", vocab_size), ("context_length", context_length)):
             if int(value) < 1:
@@ -134,11 +134,15 @@ class LanguageModel(GenerativeModel):
             tokenizer = Tokenizer.deserialize(tokenizer)
         if tokenizer is not None:
             if not isinstance(tokenizer, Tokenizer):
-                raise ValueError(f"tokenizer must be a tfgen.text.Tokenizer or its serialize() "
-                                 f"dict, got {type(tokenizer).__name__}")
+                raise ValueError(
+                    f"tokenizer must be a tfgen.text.Tokenizer or its serialize() "
+                    f"dict, got {type(tokenizer).__name__}"
+                )
             if tokenizer.vocab_size > self.vocab_size:
-                raise ValueError(f"the tokenizer has {tokenizer.vocab_size} ids but the model "
-                                 f"only {self.vocab_size} (vocab_size)")
+                raise ValueError(
+                    f"the tokenizer has {tokenizer.vocab_size} ids but the model "
+                    f"only {self.vocab_size} (vocab_size)"
+                )
         # Not tracked by Keras: the tokenizer holds lookup tables, not weights.
         object.__setattr__(self, "_tokenizer", tokenizer)
         if tokenizer is not None:  # Characters each id decodes to (padding: none).
@@ -159,21 +163,36 @@ class LanguageModel(GenerativeModel):
         `vocab_size`; the fit loop must build it before the model.
         """
         if info.modality != "text":
-            raise ValueError(f"{cls.__name__} models text; dataset {info.name!r} is "
-                             f"{info.modality}")
+            raise ValueError(
+                f"{cls.__name__} models text; dataset {info.name!r} is {info.modality}"
+            )
         if tokenizer is None:
-            raise ValueError(f"{cls.__name__}.from_run_config needs the run's tokenizer "
-                             f"(its vocab_size sets the embedding and output sizes)")
-        return cls(vocab_size=tokenizer.vocab_size, context_length=config.context_length,
-                   dropout=config.dropout, seed=config.seed, tokenizer=tokenizer,
-                   **cls.model_kwargs(config))
+            raise ValueError(
+                f"{cls.__name__}.from_run_config needs the run's tokenizer "
+                f"(its vocab_size sets the embedding and output sizes)"
+            )
+        return cls(
+            vocab_size=tokenizer.vocab_size,
+            context_length=config.context_length,
+            dropout=config.dropout,
+            seed=config.seed,
+            tokenizer=tokenizer,
+            **cls.model_kwargs(config),
+        )
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
-        schedule = learning_rate(config, steps_per_epoch, warmup_steps=config.warmup_steps,
-                                 minimum=config.min_learning_rate)
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay,
-                                           beta_2=config.beta_2,
-                                           global_clipnorm=config.clip_norm)
+        schedule = learning_rate(
+            config,
+            steps_per_epoch,
+            warmup_steps=config.warmup_steps,
+            minimum=config.min_learning_rate,
+        )
+        optimizer = keras.optimizers.AdamW(
+            schedule,
+            weight_decay=config.weight_decay,
+            beta_2=config.beta_2,
+            global_clipnorm=config.clip_norm,
+        )
         # As nanoGPT: every matrix decays (embeddings included), biases and norms do not.
         optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
         self.compile(optimizer=optimizer, jit_compile=jit_compile)
@@ -189,7 +208,8 @@ class LanguageModel(GenerativeModel):
         """Mean cross-entropy per window, in nats per token: `[batch]`."""
         logits = self(inputs, training=training)
         per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=tf.cast(targets, tf.int32), logits=tf.cast(logits, tf.float32))
+            labels=tf.cast(targets, tf.int32), logits=tf.cast(logits, tf.float32)
+        )
         return tf.reduce_mean(per_token, axis=-1)
 
     def _update_metrics(self, per_example, targets):
@@ -200,8 +220,9 @@ class LanguageModel(GenerativeModel):
             characters = tf.gather(self._token_characters, tf.cast(targets, tf.int32))
             characters = tf.reduce_sum(tf.cast(characters, tf.float32), axis=-1)
             nats = per_example * tf.cast(tf.shape(targets)[-1], tf.float32)
-            self.bpc_tracker.update_state(nats / math.log(2.0) / tf.maximum(characters, 1.0),
-                                          sample_weight=characters)
+            self.bpc_tracker.update_state(
+                nats / math.log(2.0) / tf.maximum(characters, 1.0), sample_weight=characters
+            )
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
@@ -245,14 +266,27 @@ class LanguageModel(GenerativeModel):
         if prompt_length is None or prompt_length < 1:
             raise ValueError("the prompt is empty; generation needs at least one prompt token")
         if prompt_length > self.context_length:
-            raise ValueError(f"the prompt has {prompt_length} tokens, more than context_length "
-                             f"{self.context_length}")
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
-                or max_new_tokens < 1:
+            raise ValueError(
+                f"the prompt has {prompt_length} tokens, more than context_length "
+                f"{self.context_length}"
+            )
+        if (
+            isinstance(max_new_tokens, bool)
+            or not isinstance(max_new_tokens, int)
+            or max_new_tokens < 1
+        ):
             raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
 
-    def generate(self, prompt_ids, sampler="greedy", max_new_tokens=32, seed=None,
-                 stop_token_ids=None, use_cache=True, jit_compile=False):
+    def generate(
+        self,
+        prompt_ids,
+        sampler="greedy",
+        max_new_tokens=32,
+        seed=None,
+        stop_token_ids=None,
+        use_cache=True,
+        jit_compile=False,
+    ):
         """Continues prompts with a sampler, in graph (`tf.function`).
 
         Args:
@@ -288,23 +322,34 @@ class LanguageModel(GenerativeModel):
         stops = None if stop_token_ids is None else tuple(int(i) for i in stop_token_ids)
         limit = self.max_total_length()
         if limit is not None and longest + max_new_tokens > limit:
-            def segment(prompts, new_tokens, segment_seed):
-                return self.generate(prompts, sampler, new_tokens, segment_seed, stops,
-                                     use_cache, jit_compile)
 
-            tokens = lm_decoding.generate_in_windows(segment, ragged, lengths, max_new_tokens,
-                                                     limit, seed, stops)
+            def segment(prompts, new_tokens, segment_seed):
+                return self.generate(
+                    prompts, sampler, new_tokens, segment_seed, stops, use_cache, jit_compile
+                )
+
+            tokens = lm_decoding.generate_in_windows(
+                segment, ragged, lengths, max_new_tokens, limit, seed, stops
+            )
             return tokens[0] if single else tokens
         buffer, mask = lm_decoding.prompt_buffer(ragged, lengths, max_new_tokens)
         key = (repr(sampler), shortest, max_new_tokens, stops, bool(use_cache), bool(jit_compile))
         if key not in self._generate_fns:
-            self._generate_fns[key] = self._make_generate_fn(sampler, shortest, max_new_tokens,
-                                                             stops, use_cache, jit_compile)
+            self._generate_fns[key] = self._make_generate_fn(
+                sampler, shortest, max_new_tokens, stops, use_cache, jit_compile
+            )
         tokens = self._generate_fns[key](buffer, mask, tf.constant(seed, tf.int32))
         return tokens[0] if single else tokens
 
-    def generate_text(self, prompts, sampler="greedy", max_new_tokens=32, seed=None,
-                      stop_texts=None, jit_compile=False):
+    def generate_text(
+        self,
+        prompts,
+        sampler="greedy",
+        max_new_tokens=32,
+        seed=None,
+        stop_texts=None,
+        jit_compile=False,
+    ):
         """Continues text prompts: `generate` with the model's tokenizer around it.
 
         Args:
@@ -325,31 +370,48 @@ class LanguageModel(GenerativeModel):
                 long (see `generate`), or a stop text is not a single token.
         """
         if self.tokenizer is None:
-            raise ValueError(f"this {type(self).__name__} has no tokenizer; pass tokenizer= "
-                             f"when building it, or use generate() with token ids")
+            raise ValueError(
+                f"this {type(self).__name__} has no tokenizer; pass tokenizer= "
+                f"when building it, or use generate() with token ids"
+            )
         single = isinstance(prompts, str)
         ids = lm_decoding.encode_prompts(self.tokenizer, [prompts] if single else prompts)
         stops = lm_decoding.stop_token_ids(self.tokenizer, stop_texts)
-        tokens = self.generate(tf.ragged.constant(ids, tf.int32), sampler=sampler,
-                               max_new_tokens=max_new_tokens, seed=seed, stop_token_ids=stops,
-                               jit_compile=jit_compile).numpy()
-        outputs = lm_decoding.decode_continuations(self.tokenizer, tokens, ids, max_new_tokens,
-                                                   stops)
+        tokens = self.generate(
+            tf.ragged.constant(ids, tf.int32),
+            sampler=sampler,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+            stop_token_ids=stops,
+            jit_compile=jit_compile,
+        ).numpy()
+        outputs = lm_decoding.decode_continuations(
+            self.tokenizer, tokens, ids, max_new_tokens, stops
+        )
         return outputs[0] if single else outputs
 
-    def _make_generate_fn(self, sampler, start, max_new_tokens, stop_token_ids, use_cache,
-                          jit_compile):
+    def _make_generate_fn(
+        self, sampler, start, max_new_tokens, stop_token_ids, use_cache, jit_compile
+    ):
         @tf.function(jit_compile=jit_compile, reduce_retracing=False)
         def run(buffer, mask, seed):
             # Positions < start are read in one pass (prefill); longer prompts are
             # teacher-forced through next_fn by the sampler (mask).
             if use_cache:
-                cache, next_fn = self.prefill(buffer[:, :start - 1]), self.next_fn
+                cache, next_fn = self.prefill(buffer[:, : start - 1]), self.next_fn
             else:
                 cache, next_fn = None, self.uncached_next_fn
             next_fn = lm_decoding.without_padding(next_fn)
-            return sampler(next_fn, buffer, cache=cache, index=start, mask=mask, seed=seed,
-                           stop_token_ids=stop_token_ids, max_new_tokens=max_new_tokens)
+            return sampler(
+                next_fn,
+                buffer,
+                cache=cache,
+                index=start,
+                mask=mask,
+                seed=seed,
+                stop_token_ids=stop_token_ids,
+                max_new_tokens=max_new_tokens,
+            )
 
         return run
 

@@ -56,8 +56,17 @@ class CharLSTM(LanguageModel):
 
     config_class = CharLSTMConfig
 
-    def __init__(self, vocab_size, context_length=64, embedding_dim=64, units=256, num_layers=2,
-                 dropout=0.0, seed=0, **kwargs):
+    def __init__(
+        self,
+        vocab_size,
+        context_length=64,
+        embedding_dim=64,
+        units=256,
+        num_layers=2,
+        dropout=0.0,
+        seed=0,
+        **kwargs,
+    ):
         super().__init__(vocab_size, context_length, dropout, seed, **kwargs)
         if int(num_layers) < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
@@ -65,21 +74,36 @@ class CharLSTM(LanguageModel):
         self.units = int(units)
         self.num_layers = int(num_layers)
         self.embedding = keras.layers.Embedding(
-            self.vocab_size, self.embedding_dim, name="embedding",
-            embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed))
+            self.vocab_size,
+            self.embedding_dim,
+            name="embedding",
+            embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+        )
         # One attribute per layer: tf.train.Checkpoint does not see inside Keras's tracked lists.
         for i in range(self.num_layers):
-            setattr(self, f"lstm_{i}", keras.layers.LSTM(
-                self.units, return_sequences=True, return_state=True,
-                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
-                recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 100 + i),
-                name=f"lstm_{i}"))
+            setattr(
+                self,
+                f"lstm_{i}",
+                keras.layers.LSTM(
+                    self.units,
+                    return_sequences=True,
+                    return_state=True,
+                    kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
+                    recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 100 + i),
+                    name=f"lstm_{i}",
+                ),
+            )
         for i in range(self.num_layers + 1):
-            setattr(self, f"dropout_{i}", keras.layers.Dropout(self.dropout, seed=seed + i,
-                                                               name=f"dropout_{i}"))
+            setattr(
+                self,
+                f"dropout_{i}",
+                keras.layers.Dropout(self.dropout, seed=seed + i, name=f"dropout_{i}"),
+            )
         self.head = keras.layers.Dense(
-            self.vocab_size, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 99),
-            name="logits")
+            self.vocab_size,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 99),
+            name="logits",
+        )
         self.embedding.build((None, None))
         size = self.embedding_dim
         for lstm in self.lstms:
@@ -100,8 +124,11 @@ class CharLSTM(LanguageModel):
 
     @classmethod
     def model_kwargs(cls, config):
-        return {"embedding_dim": config.embedding_dim, "units": config.units,
-                "num_layers": config.num_layers}
+        return {
+            "embedding_dim": config.embedding_dim,
+            "units": config.units,
+            "num_layers": config.num_layers,
+        }
 
     def call(self, tokens, training=False):
         """Logits `[batch, time, vocab]` of the token after each position."""

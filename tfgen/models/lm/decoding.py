@@ -27,13 +27,15 @@ def encode_prompts(tokenizer, prompts):
     """
     texts = list(prompts) if isinstance(prompts, (list, tuple)) else None
     if not texts or not all(isinstance(t, str) for t in texts):
-        raise ValueError(f"prompts must be a string or a non-empty list of strings, got "
-                         f"{prompts!r}")
+        raise ValueError(
+            f"prompts must be a string or a non-empty list of strings, got {prompts!r}"
+        )
     ids = [tokenizer.encode(text) for text in texts]
     empty = [repr(t) for t, i in zip(texts, ids) if not i]
     if empty:
-        raise ValueError(f"the prompt {empty[0]} is empty; generation needs at least one "
-                         f"prompt token")
+        raise ValueError(
+            f"the prompt {empty[0]} is empty; generation needs at least one prompt token"
+        )
     return ids
 
 
@@ -49,8 +51,10 @@ def stop_token_ids(tokenizer, stop_texts):
     for text in stop_texts:
         encoded = tokenizer.encode(text)
         if len(encoded) != 1:
-            raise ValueError(f"the stop text {text!r} is {len(encoded)} tokens; a stop "
-                             f"text must be exactly one token")
+            raise ValueError(
+                f"the stop text {text!r} is {len(encoded)} tokens; a stop "
+                f"text must be exactly one token"
+            )
         stops.append(encoded[0])
     return stops
 
@@ -59,9 +63,9 @@ def decode_continuations(tokenizer, tokens, prompt_ids, max_new_tokens, stops):
     """Text of each row's continuation: the tokens after its prompt, up to and with a stop token."""
     outputs = []
     for row, prompt in zip(tokens, prompt_ids):
-        generated = list(row[len(prompt):len(prompt) + max_new_tokens])
+        generated = list(row[len(prompt) : len(prompt) + max_new_tokens])
         ends = [i for i, token in enumerate(generated) if stops and token in stops]
-        outputs.append(tokenizer.decode(generated[:ends[0] + 1] if ends else generated))
+        outputs.append(tokenizer.decode(generated[: ends[0] + 1] if ends else generated))
     return outputs
 
 
@@ -80,9 +84,12 @@ def as_ragged(prompt_ids):
     """`(ragged int32 prompts [batch, (length)], single)`; `single` for a 1-D prompt."""
     if isinstance(prompt_ids, tf.RaggedTensor):
         return tf.cast(prompt_ids, tf.int32), False
-    if (isinstance(prompt_ids, (list, tuple)) and prompt_ids
-            and all(isinstance(row, (list, tuple)) for row in prompt_ids)
-            and len({len(row) for row in prompt_ids}) > 1):
+    if (
+        isinstance(prompt_ids, (list, tuple))
+        and prompt_ids
+        and all(isinstance(row, (list, tuple)) for row in prompt_ids)
+        and len({len(row) for row in prompt_ids}) > 1
+    ):
         return tf.ragged.constant(prompt_ids, tf.int32), False
     prompt = tf.convert_to_tensor(prompt_ids, tf.int32)
     single = prompt.shape.rank == 1
@@ -107,8 +114,9 @@ def prompt_buffer(ragged, lengths, max_new_tokens):
     return buffer, tf.sequence_mask(lengths, total)
 
 
-def generate_in_windows(generate, ragged, lengths, max_new_tokens, context_length, seed,
-                        stop_token_ids):
+def generate_in_windows(
+    generate, ragged, lengths, max_new_tokens, context_length, seed, stop_token_ids
+):
     """Generates `max_new_tokens` per row in segments that each fit in `context_length`.
 
     Args:
@@ -133,8 +141,10 @@ def generate_in_windows(generate, ragged, lengths, max_new_tokens, context_lengt
     done = [False] * len(rows)
     segment = 0
     while not all(done):
-        contexts = [(row + new)[-keep:] if segment or len(row) >= context_length else row
-                    for row, new in zip(rows, generated)]
+        contexts = [
+            (row + new)[-keep:] if segment or len(row) >= context_length else row
+            for row, new in zip(rows, generated)
+        ]
         remaining = max(max_new_tokens - len(new) for new, d in zip(generated, done) if not d)
         step = min(remaining, context_length - max(len(c) for c in contexts))
         segment_seed = (seed + segment * _SEGMENT_SEED_STRIDE) % (2**31 - 1)
@@ -143,15 +153,15 @@ def generate_in_windows(generate, ragged, lengths, max_new_tokens, context_lengt
         for i, context in enumerate(contexts):
             if done[i]:
                 continue
-            new = tokens[i, len(context):len(context) + step].tolist()
-            new = new[:max_new_tokens - len(generated[i])]
+            new = tokens[i, len(context) : len(context) + step].tolist()
+            new = new[: max_new_tokens - len(generated[i])]
             ends = [j for j, token in enumerate(new) if token in stops]
-            generated[i] += new[:ends[0] + 1] if ends else new
+            generated[i] += new[: ends[0] + 1] if ends else new
             done[i] = bool(ends) or len(generated[i]) >= max_new_tokens
         segment += 1
     out = np.zeros([len(rows), int(lengths.max()) + max_new_tokens], np.int32)
     for i, (row, new) in enumerate(zip(rows, generated)):
         if len(new) < max_new_tokens:  # Ended at a stop token: repeat it.
             new = new + [new[-1]] * (max_new_tokens - len(new))
-        out[i, :len(row) + max_new_tokens] = row + new
+        out[i, : len(row) + max_new_tokens] = row + new
     return tf.constant(out)

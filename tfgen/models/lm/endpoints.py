@@ -74,9 +74,11 @@ def language_model_endpoints(model):
         ValueError: if the model has no tokenizer.
     """
     if model.tokenizer is None:
-        raise ValueError(f"this {type(model).__name__} has no tokenizer, so its text `generate` "
-                         f"signature cannot be exported; build it with tokenizer= (the run's "
-                         f"tokenizer) or set model.tokenizer")
+        raise ValueError(
+            f"this {type(model).__name__} has no tokenizer, so its text `generate` "
+            f"signature cannot be exported; build it with tokenizer= (the run's "
+            f"tokenizer) or set model.tokenizer"
+        )
     return {
         "generate": _generate_endpoint(model),
         "next_token_logits": _next_token_logits_endpoint(model),
@@ -89,17 +91,24 @@ def _check_lengths(model, lengths, max_new_tokens):
     """Assertions on prompt lengths `[batch]` and `max_new_tokens` `[batch]`, as `check_prompt`."""
     checks = [
         tf.debugging.assert_positive(
-            lengths, message="the prompt is empty; generation needs at least one prompt token"),
+            lengths, message="the prompt is empty; generation needs at least one prompt token"
+        ),
         tf.debugging.assert_less_equal(
-            lengths, model.context_length,
-            message=f"the prompt has more tokens than context_length {model.context_length}"),
+            lengths,
+            model.context_length,
+            message=f"the prompt has more tokens than context_length {model.context_length}",
+        ),
         tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be >= 1"),
     ]
     limit = model.max_total_length()
     if limit is not None:
-        checks.append(tf.debugging.assert_less_equal(
-            lengths + max_new_tokens, limit,
-            message=f"prompt tokens + max_new_tokens exceeds context_length {limit}"))
+        checks.append(
+            tf.debugging.assert_less_equal(
+                lengths + max_new_tokens,
+                limit,
+                message=f"prompt tokens + max_new_tokens exceeds context_length {limit}",
+            )
+        )
     return checks
 
 
@@ -107,8 +116,10 @@ def _per_prompt(value, batch, name):
     """`value` `[batch]` or `[1]` as `[batch]`; any other size fails naming the input."""
     size = tf.shape(value)[0]
     check = tf.debugging.assert_equal(
-        tf.logical_or(tf.equal(size, batch), tf.equal(size, 1)), True,
-        message=f"{name} must have one value per prompt, or a single value for all of them")
+        tf.logical_or(tf.equal(size, batch), tf.equal(size, 1)),
+        True,
+        message=f"{name} must have one value per prompt, or a single value for all of them",
+    )
     with tf.control_dependencies([check]):
         return tf.broadcast_to(value, [batch])
 
@@ -125,31 +136,48 @@ def _generate_endpoint(model):
         # From index 1 with a mask: the prompt is read through the cached step one
         # token at a time (shapes stay dynamic; no prefill of a static length).
         next_fn = lm_decoding.without_padding(model.next_fn)  # As generate(): never padding.
-        tokens = sampler(next_fn, buffer, cache=model.initial_cache(1), index=1,
-                         mask=mask, seed=seed, max_new_tokens=max_new_tokens)
+        tokens = sampler(
+            next_fn,
+            buffer,
+            cache=model.initial_cache(1),
+            index=1,
+            mask=mask,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+        )
         return tokenizer.tf_decode(tokens[0, length:])
 
-    @tf.function(input_signature=[
-        tf.TensorSpec([None], tf.string, name="prompt"),
-        tf.TensorSpec([None], tf.int32, name="max_new_tokens"),
-        tf.TensorSpec([None], tf.float32, name="temperature"),
-        tf.TensorSpec([None], tf.int32, name="top_k"),
-        tf.TensorSpec([None], tf.float32, name="top_p"),
-        tf.TensorSpec([None], tf.int32, name="seed"),
-    ])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="prompt"),
+            tf.TensorSpec([None], tf.int32, name="max_new_tokens"),
+            tf.TensorSpec([None], tf.float32, name="temperature"),
+            tf.TensorSpec([None], tf.int32, name="top_k"),
+            tf.TensorSpec([None], tf.float32, name="top_p"),
+            tf.TensorSpec([None], tf.int32, name="seed"),
+        ]
+    )
     def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed):
         batch = tf.shape(prompt)[0]
-        params = [_per_prompt(value, batch, name) for value, name in (
-            (max_new_tokens, "max_new_tokens"), (temperature, "temperature"),
-            (top_k, "top_k"), (top_p, "top_p"), (seed, "seed"))]
+        params = [
+            _per_prompt(value, batch, name)
+            for value, name in (
+                (max_new_tokens, "max_new_tokens"),
+                (temperature, "temperature"),
+                (top_k, "top_k"),
+                (top_p, "top_p"),
+                (seed, "seed"),
+            )
+        ]
         ids = tf.cast(tokenizer.tf_encode(prompt), tf.int32)
         lengths = tf.cast(ids.row_lengths(), tf.int32)
         with tf.control_dependencies(_check_lengths(model, lengths, params[0])):
             # Everything decoding reads waits for the checks, so their message is the error.
             ids, lengths = ids.to_tensor(0), tf.identity(lengths)
             params = [tf.identity(value) for value in params]
-        completion = tf.map_fn(decode_one, (ids, lengths, *params),
-                               fn_output_signature=tf.TensorSpec([], tf.string))
+        completion = tf.map_fn(
+            decode_one, (ids, lengths, *params), fn_output_signature=tf.TensorSpec([], tf.string)
+        )
         return {"completion": completion, "text": tf.strings.join([prompt, completion])}
 
     return generate
@@ -158,12 +186,18 @@ def _generate_endpoint(model):
 def _checked_logits(model, tokens):
     """`model(tokens)` after asserting `tokens` `[batch, length]` has 1 <= length (<= the limit)."""
     length = tf.shape(tokens)[1]
-    checks = [tf.debugging.assert_positive(
-        length, message="tokens is empty; the logits need at least one token")]
+    checks = [
+        tf.debugging.assert_positive(
+            length, message="tokens is empty; the logits need at least one token"
+        )
+    ]
     limit = model.max_total_length()
     if limit is not None:
-        checks.append(tf.debugging.assert_less_equal(
-            length, limit, message=f"tokens is longer than context_length {limit}"))
+        checks.append(
+            tf.debugging.assert_less_equal(
+                length, limit, message=f"tokens is longer than context_length {limit}"
+            )
+        )
     with tf.control_dependencies(checks):
         tokens = tf.identity(tokens)
     return tf.cast(model(tokens, training=False), tf.float32)
@@ -181,17 +215,22 @@ def _decode_step_endpoint(model):
     cache_shape = model.initial_cache(1).shape[1:]
     limit = model.max_total_length()
 
-    @tf.function(input_signature=[
-        tf.TensorSpec([None], tf.int32, name="token"),
-        tf.TensorSpec([], tf.int32, name="position"),
-        tf.TensorSpec([None, *cache_shape], tf.float32, name="cache"),
-    ])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.int32, name="token"),
+            tf.TensorSpec([], tf.int32, name="position"),
+            tf.TensorSpec([None, *cache_shape], tf.float32, name="cache"),
+        ]
+    )
     def decode_step(token, position, cache):
         # (TFLite drops assertions: on a device, keeping `position` in range is the caller's job.)
         checks = [tf.debugging.assert_non_negative(position, message="position must be >= 0")]
         if limit is not None:
-            checks.append(tf.debugging.assert_less(
-                position, limit, message=f"position must be below context_length {limit}"))
+            checks.append(
+                tf.debugging.assert_less(
+                    position, limit, message=f"position must be below context_length {limit}"
+                )
+            )
         with tf.control_dependencies(checks):
             # Every use of `position` waits for the checks (else a gather may fail first).
             position = tf.identity(position)

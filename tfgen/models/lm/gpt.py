@@ -59,24 +59,35 @@ class TransformerBlock(keras.layers.Layer):
         if n_embd % n_head:
             raise ValueError(f"n_head {n_head} must divide n_embd {n_embd}")
         self.n_embd, self.n_head, self.dropout, self.n_layer, self.seed = (
-            n_embd, n_head, dropout, n_layer, seed)
+            n_embd,
+            n_head,
+            dropout,
+            n_layer,
+            seed,
+        )
         self.head_dim = n_embd // n_head
         proj_init = _normal(seed + 1, 0.02 / math.sqrt(2 * n_layer))
         self.ln1 = keras.layers.LayerNormalization(epsilon=1e-5, name="ln1")
         self.qkv = keras.layers.Dense(3 * n_embd, kernel_initializer=_normal(seed), name="qkv")
         self.attn_proj = keras.layers.Dense(n_embd, kernel_initializer=proj_init, name="attn_proj")
         self.ln2 = keras.layers.LayerNormalization(epsilon=1e-5, name="ln2")
-        self.fc = keras.layers.Dense(4 * n_embd, activation="gelu",
-                                     kernel_initializer=_normal(seed + 2), name="fc")
+        self.fc = keras.layers.Dense(
+            4 * n_embd, activation="gelu", kernel_initializer=_normal(seed + 2), name="fc"
+        )
         self.mlp_proj = keras.layers.Dense(n_embd, kernel_initializer=proj_init, name="mlp_proj")
         self.attn_drop = keras.layers.Dropout(dropout, seed=seed + 3)
         self.resid_drop1 = keras.layers.Dropout(dropout, seed=seed + 4)
         self.resid_drop2 = keras.layers.Dropout(dropout, seed=seed + 5)
 
     def build(self, input_shape=None):
-        for layer, size in ((self.ln1, self.n_embd), (self.qkv, self.n_embd),
-                            (self.attn_proj, self.n_embd), (self.ln2, self.n_embd),
-                            (self.fc, self.n_embd), (self.mlp_proj, 4 * self.n_embd)):
+        for layer, size in (
+            (self.ln1, self.n_embd),
+            (self.qkv, self.n_embd),
+            (self.attn_proj, self.n_embd),
+            (self.ln2, self.n_embd),
+            (self.fc, self.n_embd),
+            (self.mlp_proj, 4 * self.n_embd),
+        ):
             layer.build((None, None, size))
         self.built = True
 
@@ -115,8 +126,14 @@ class TransformerBlock(keras.layers.Layer):
         return self._mlp(x, False), keys, values
 
     def get_config(self):
-        return {**super().get_config(), "n_embd": self.n_embd, "n_head": self.n_head,
-                "dropout": self.dropout, "n_layer": self.n_layer, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "n_embd": self.n_embd,
+            "n_head": self.n_head,
+            "dropout": self.dropout,
+            "n_layer": self.n_layer,
+            "seed": self.seed,
+        }
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -151,23 +168,43 @@ class GPT(LanguageModel):
 
     config_class = GPTConfig
 
-    def __init__(self, vocab_size, context_length=64, n_layer=4, n_head=4, n_embd=128,
-                 dropout=0.0, seed=0, **kwargs):
+    def __init__(
+        self,
+        vocab_size,
+        context_length=64,
+        n_layer=4,
+        n_head=4,
+        n_embd=128,
+        dropout=0.0,
+        seed=0,
+        **kwargs,
+    ):
         super().__init__(vocab_size, context_length, dropout, seed, **kwargs)
         if n_embd % n_head:
             raise ValueError(f"n_head {n_head} must divide n_embd {n_embd}")
         self.n_layer, self.n_head, self.n_embd = int(n_layer), int(n_head), int(n_embd)
         self.head_dim = self.n_embd // self.n_head
-        self.wte = keras.layers.Embedding(self.vocab_size, self.n_embd,
-                                          embeddings_initializer=_normal(seed), name="wte")
-        self.wpe = keras.layers.Embedding(self.context_length, self.n_embd,
-                                          embeddings_initializer=_normal(seed + 1), name="wpe")
+        self.wte = keras.layers.Embedding(
+            self.vocab_size, self.n_embd, embeddings_initializer=_normal(seed), name="wte"
+        )
+        self.wpe = keras.layers.Embedding(
+            self.context_length, self.n_embd, embeddings_initializer=_normal(seed + 1), name="wpe"
+        )
         self.embed_drop = keras.layers.Dropout(self.dropout, seed=seed + 2)
         # One attribute per block: tf.train.Checkpoint does not see inside Keras's tracked lists.
         for i in range(self.n_layer):
-            setattr(self, f"block_{i}", TransformerBlock(
-                self.n_embd, self.n_head, self.dropout, self.n_layer, seed=seed + 10 * (i + 1),
-                name=f"block_{i}"))
+            setattr(
+                self,
+                f"block_{i}",
+                TransformerBlock(
+                    self.n_embd,
+                    self.n_head,
+                    self.dropout,
+                    self.n_layer,
+                    seed=seed + 10 * (i + 1),
+                    name=f"block_{i}",
+                ),
+            )
         self.ln_f = keras.layers.LayerNormalization(epsilon=1e-5, name="ln_f")
         self.wte.build((None, None))
         self.wpe.build((None, None))
@@ -194,8 +231,10 @@ class GPT(LanguageModel):
     def _run(self, tokens, training=False):
         tokens = tf.convert_to_tensor(tokens, tf.int32)
         if tokens.shape.rank == 2 and (tokens.shape[1] or 0) > self.context_length:
-            raise ValueError(f"the input has {tokens.shape[1]} tokens, more than context_length "
-                             f"{self.context_length}")
+            raise ValueError(
+                f"the input has {tokens.shape[1]} tokens, more than context_length "
+                f"{self.context_length}"
+            )
         length = tf.shape(tokens)[1]
         x = self.embed_drop(self.wte(tokens) + self.wpe(tf.range(length))[None], training=training)
         keys, values = [], []
@@ -213,8 +252,10 @@ class GPT(LanguageModel):
 
     def initial_cache(self, batch_size):
         """Empty key/value slots: `[batch, n_layer, 2, context_length, n_head, head_dim]`."""
-        return tf.zeros([batch_size, self.n_layer, 2, self.context_length, self.n_head,
-                         self.head_dim], self.compute_dtype)
+        return tf.zeros(
+            [batch_size, self.n_layer, 2, self.context_length, self.n_head, self.head_dim],
+            self.compute_dtype,
+        )
 
     def prefill(self, tokens):
         tokens = tf.convert_to_tensor(tokens, tf.int32)
@@ -223,8 +264,9 @@ class GPT(LanguageModel):
             return self.initial_cache(tf.shape(tokens)[0])
         _, keys, values = self._run(tokens)
         padding = [[0, 0], [0, self.context_length - length], [0, 0], [0, 0]]
-        layers = [tf.stack([tf.pad(k, padding), tf.pad(v, padding)], axis=1)
-                  for k, v in zip(keys, values)]
+        layers = [
+            tf.stack([tf.pad(k, padding), tf.pad(v, padding)], axis=1) for k, v in zip(keys, values)
+        ]
         return tf.stack(layers, axis=1)
 
     def next_fn(self, prompt, cache, index):
@@ -238,5 +280,9 @@ class GPT(LanguageModel):
         return self._logits(x)[:, 0], tf.stack(layers, axis=1)
 
     def get_config(self):
-        return {**super().get_config(), "n_layer": self.n_layer, "n_head": self.n_head,
-                "n_embd": self.n_embd}
+        return {
+            **super().get_config(),
+            "n_layer": self.n_layer,
+            "n_head": self.n_head,
+            "n_embd": self.n_embd,
+        }

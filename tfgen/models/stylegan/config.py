@@ -1,11 +1,10 @@
 """The run configuration of `stylegan` (see configs/stylegan_mnist.yaml)."""
 
 import dataclasses
-from typing import Optional
 
-from tfgen.models.gan.augment import parse_policy
 from tfgen.config import ConfigError, TrainConfig, choices
 from tfgen.data.image_size import IMAGE_FITS
+from tfgen.models.gan.augment import parse_policy
 from tfgen.models.stylegan.generator import MAX_RESOLUTION, MIN_RESOLUTION, VALID_RESOLUTIONS
 
 
@@ -49,8 +48,8 @@ class StyleGANConfig(TrainConfig):
     dataset: str = "mnist"
     batch_size: int = 32
     epochs: int = 10
-    steps_per_epoch: Optional[int] = 200
-    validation_steps: Optional[int] = 2
+    steps_per_epoch: int | None = 200
+    validation_steps: int | None = 2
     learning_rate: float = 0.0025
     lr_schedule: str = dataclasses.field(default="constant", metadata=choices("constant", "cosine"))
     resolution: int = 32
@@ -75,16 +74,27 @@ class StyleGANConfig(TrainConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.resolution not in VALID_RESOLUTIONS:
-            raise ConfigError(f"resolution: must be a power of two from {MIN_RESOLUTION} to "
-                              f"{MAX_RESOLUTION} ({', '.join(map(str, VALID_RESOLUTIONS))}), "
-                              f"got {self.resolution}")
-        for name in ("latent_dim", "w_dim", "mapping_layers", "channel_base", "channel_max",
-                     "mbstd_group_size", "r1_interval", "pl_interval"):
+            raise ConfigError(
+                f"resolution: must be a power of two from {MIN_RESOLUTION} to "
+                f"{MAX_RESOLUTION} ({', '.join(map(str, VALID_RESOLUTIONS))}), "
+                f"got {self.resolution}"
+            )
+        for name in (
+            "latent_dim",
+            "w_dim",
+            "mapping_layers",
+            "channel_base",
+            "channel_max",
+            "mbstd_group_size",
+            "r1_interval",
+            "pl_interval",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be a positive integer, got {getattr(self, name)}")
         if self.num_classes < 0 or self.num_classes == 1:
-            raise ConfigError(f"num_classes: 0 (unconditional) or at least 2, "
-                              f"got {self.num_classes}")
+            raise ConfigError(
+                f"num_classes: 0 (unconditional) or at least 2, got {self.num_classes}"
+            )
         for name, low, high in (("ema_decay", 0, 1), ("beta_1", 0, 1), ("beta_2", 0, 1)):
             if not low <= getattr(self, name) < high:
                 raise ConfigError(f"{name}: must be in [{low}, {high}), got {getattr(self, name)}")

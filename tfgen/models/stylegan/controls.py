@@ -29,7 +29,8 @@ class StyleControls:
             if truncation_psi.shape.rank == 1:
                 truncation_psi = truncation_psi[:, None]
         return self.sampling_generator.mapping(
-            z, labels=self.check_labels(labels), truncation_psi=truncation_psi)
+            z, labels=self.check_labels(labels), truncation_psi=truncation_psi
+        )
 
     def noise(self, batch, noise_mode="fixed", noise_seed=0):
         """The synthesis noise maps: `fixed` (stored, `None`), `random` (from `noise_seed`)
@@ -80,8 +81,16 @@ class StyleControls:
             labels = tf.range(num) % self.num_classes
         return self.generate(self._latents(num, seed), labels, truncation_psi)
 
-    def mix_styles(self, z_coarse, z_fine, crossover, labels=None, truncation_psi=1.0,
-                   noise_mode="fixed", noise_seed=0):
+    def mix_styles(
+        self,
+        z_coarse,
+        z_fine,
+        crossover,
+        labels=None,
+        truncation_psi=1.0,
+        noise_mode="fixed",
+        noise_seed=0,
+    ):
         """Images with the styles before layer `crossover` from `z_coarse`, the rest from `z_fine`.
 
         Args:
@@ -96,9 +105,11 @@ class StyleControls:
         """
         generator = self.sampling_generator
         generator.check_crossover(crossover)
-        ws = generator.mix(generator.broadcast(self.map_z(z_coarse, labels, truncation_psi)),
-                           generator.broadcast(self.map_z(z_fine, labels, truncation_psi)),
-                           crossover)
+        ws = generator.mix(
+            generator.broadcast(self.map_z(z_coarse, labels, truncation_psi)),
+            generator.broadcast(self.map_z(z_fine, labels, truncation_psi)),
+            crossover,
+        )
         return self.synthesize(ws, self.noise(tf.shape(z_coarse)[0], noise_mode, noise_seed))
 
     # Grids ---------------------------------------------------------------------------
@@ -131,17 +142,20 @@ class StyleControls:
         rows = [tf.concat([tf.zeros_like(fine_images[:1]), fine_images], axis=0)]
         coarse_images = self.generate(coarse, labels)
         for row in range(size):
-            mixed = self.mix_styles(tf.repeat(coarse[row:row + 1], size, axis=0), fine,
-                                    crossover, labels)
-            rows.append(tf.concat([coarse_images[row:row + 1], mixed], axis=0))
+            mixed = self.mix_styles(
+                tf.repeat(coarse[row : row + 1], size, axis=0), fine, crossover, labels
+            )
+            rows.append(tf.concat([coarse_images[row : row + 1], mixed], axis=0))
         return tf.stack(rows, axis=0)
 
     def summary_images(self, examples, seed):
         """Every epoch: `samples`, `truncation` (ψ = 1, 0.7, 0.5, 0) and `style_mixing` grids."""
         size = max(1, int(round(examples["image"].shape[0] ** 0.5)))
-        return {"samples": self.sample_grid(size, seed),
-                "truncation": self.truncation_grid(min(size, 4), seed),
-                "style_mixing": self.style_mixing_grid(min(size, 5), seed)}
+        return {
+            "samples": self.sample_grid(size, seed),
+            "truncation": self.truncation_grid(min(size, 4), seed),
+            "style_mixing": self.style_mixing_grid(min(size, 5), seed),
+        }
 
     # Export --------------------------------------------------------------------------
 
@@ -169,18 +183,26 @@ class StyleControls:
             def generate(z, labels, truncation_psi):
                 return {"images": self.generate(z, labels, truncation_psi)}
 
-            @tf.function(input_signature=[num_spec, seed_spec,
-                                          tf.TensorSpec([], tf.int32, name="label"), psi])
+            @tf.function(
+                input_signature=[
+                    num_spec,
+                    seed_spec,
+                    tf.TensorSpec([], tf.int32, name="label"),
+                    psi,
+                ]
+            )
             def sample(num, seed, label, truncation_psi):
                 """`num` images of class `label`; label -1 cycles through the classes."""
-                labels = tf.where(label < 0, tf.range(num) % self.num_classes,
-                                  tf.fill([num], label))
+                labels = tf.where(
+                    label < 0, tf.range(num) % self.num_classes, tf.fill([num], label)
+                )
                 return {"images": self.sample_images(num, seed, labels, truncation_psi)}
 
             @tf.function(input_signature=[z_spec, labels_spec, psi_rows])
             def mapping(z, labels, truncation_psi):
                 return {"w": self.map_z(z, labels, truncation_psi)}
         else:
+
             @tf.function(input_signature=[z_spec, psi_rows])
             def generate(z, truncation_psi):
                 return {"images": self.generate(z, None, truncation_psi)}
@@ -193,13 +215,14 @@ class StyleControls:
             def mapping(z, truncation_psi):
                 return {"w": self.map_z(z, None, truncation_psi)}
 
-        noise_specs = [tf.TensorSpec([None, *shape], tf.float32, name=f"noise{index}")
-                       for index, shape in enumerate(generator.synthesis.noise_shapes)]
+        noise_specs = [
+            tf.TensorSpec([None, *shape], tf.float32, name=f"noise{index}")
+            for index, shape in enumerate(generator.synthesis.noise_shapes)
+        ]
         ws_spec = tf.TensorSpec([None, generator.num_ws, generator.w_dim], tf.float32, name="ws")
 
         @tf.function(input_signature=[ws_spec, *noise_specs])
         def synthesis(ws, *noise):
             return {"images": self.synthesize(ws, list(noise))}
 
-        return {"sample": sample, "generate": generate, "mapping": mapping,
-                "synthesis": synthesis}
+        return {"sample": sample, "generate": generate, "mapping": mapping, "synthesis": synthesis}

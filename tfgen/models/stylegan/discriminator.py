@@ -14,9 +14,9 @@ import keras
 import tensorflow as tf
 
 from tfgen.models.stylegan.equalized import EqualizedConv2D, EqualizedDense
+from tfgen.models.stylegan.generator import block_resolutions, channels_at, check_resolution
 from tfgen.models.stylegan.minibatch_stddev import MinibatchStdDev
 from tfgen.models.stylegan.tracking import track_each
-from tfgen.models.stylegan.generator import block_resolutions, channels_at, check_resolution
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -45,8 +45,11 @@ class ResidualBlock(keras.layers.Layer):
         return (self.skip(x) + self.conv1(self.conv0(x))) * math.sqrt(0.5)
 
     def get_config(self):
-        return {**super().get_config(), "in_filters": self.in_filters,
-                "out_filters": self.out_filters}
+        return {
+            **super().get_config(),
+            "in_filters": self.in_filters,
+            "out_filters": self.out_filters,
+        }
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -65,8 +68,16 @@ class StyleGANDiscriminator(keras.Model):
         ValueError: for a resolution that is not a power of two from 8 to 256.
     """
 
-    def __init__(self, resolution=32, image_channels=1, channel_base=2048, channel_max=128,
-                 num_classes=0, mbstd_group_size=4, **kwargs):
+    def __init__(
+        self,
+        resolution=32,
+        image_channels=1,
+        channel_base=2048,
+        channel_max=128,
+        num_classes=0,
+        mbstd_group_size=4,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_resolution(resolution)
         self.resolution = resolution
@@ -80,17 +91,25 @@ class StyleGANDiscriminator(keras.Model):
             return channels_at(res, channel_base, channel_max)
 
         self.from_rgb = EqualizedConv2D(width(resolution), 1, activation="lrelu", name="from_rgb")
-        self.blocks = track_each(self, "block_", [
-            ResidualBlock(width(res), width(res // 2), name=f"block{res}")
-            for res in reversed(block_resolutions(resolution)[1:])])
+        self.blocks = track_each(
+            self,
+            "block_",
+            [
+                ResidualBlock(width(res), width(res // 2), name=f"block{res}")
+                for res in reversed(block_resolutions(resolution)[1:])
+            ],
+        )
         self.mbstd = MinibatchStdDev(mbstd_group_size, name="mbstd")
         self.conv = EqualizedConv2D(width(4), 3, activation="lrelu", name="conv")
         self.dense = EqualizedDense(width(4), activation="lrelu", name="dense")
         self.out = EqualizedDense(width(4) if self.num_classes else 1, name="out")
-        self.label_embedding = (EqualizedDense(width(4), name="label_embedding")
-                                if self.num_classes else None)
-        self(tf.zeros([1, resolution, resolution, image_channels]),
-             labels=tf.zeros([1], tf.int32) if self.num_classes else None)
+        self.label_embedding = (
+            EqualizedDense(width(4), name="label_embedding") if self.num_classes else None
+        )
+        self(
+            tf.zeros([1, resolution, resolution, image_channels]),
+            labels=tf.zeros([1], tf.int32) if self.num_classes else None,
+        )
         self.built = True
 
     def call(self, images, labels=None, seeds=None, training=False):
@@ -109,7 +128,12 @@ class StyleGANDiscriminator(keras.Model):
         return tf.cast(logits, tf.float32)
 
     def get_config(self):
-        return {**super().get_config(), "resolution": self.resolution,
-                "image_channels": self.image_channels, "channel_base": self.channel_base,
-                "channel_max": self.channel_max, "num_classes": self.num_classes,
-                "mbstd_group_size": self.mbstd_group_size}
+        return {
+            **super().get_config(),
+            "resolution": self.resolution,
+            "image_channels": self.image_channels,
+            "channel_base": self.channel_base,
+            "channel_max": self.channel_max,
+            "num_classes": self.num_classes,
+            "mbstd_group_size": self.mbstd_group_size,
+        }

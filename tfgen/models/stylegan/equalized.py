@@ -33,8 +33,11 @@ def pooled_kernel(kernel):
     Both are linear, so the pooled output is one convolution with the kernel convolved
     with the 2x2 box filter: `K'[u, v] = (k[u, v] + k[u-1, v] + k[u, v-1] + k[u-1, v-1]) / 4`.
     """
-    shifts = [tf.pad(kernel, [[top, 1 - top], [left, 1 - left], [0, 0], [0, 0]])
-              for top in (0, 1) for left in (0, 1)]
+    shifts = [
+        tf.pad(kernel, [[top, 1 - top], [left, 1 - left], [0, 0], [0, 0]])
+        for top in (0, 1)
+        for left in (0, 1)
+    ]
     return tf.add_n(shifts) * 0.25
 
 
@@ -72,8 +75,9 @@ class EqualizedDense(keras.layers.Layer):
     TensorShape([2, 8])
     """
 
-    def __init__(self, units, lr_multiplier=1.0, bias_init=0.0, use_bias=True,
-                 activation="linear", **kwargs):
+    def __init__(
+        self, units, lr_multiplier=1.0, bias_init=0.0, use_bias=True, activation="linear", **kwargs
+    ):
         super().__init__(**kwargs)
         activate(tf.zeros([]), activation)  # Validates the name now.
         self.units = units
@@ -86,12 +90,19 @@ class EqualizedDense(keras.layers.Layer):
         fan_in = int(input_shape[-1])
         self.weight_gain = self.lr_multiplier / math.sqrt(fan_in)
         self.kernel = self.add_weight(
-            name="kernel", shape=(fan_in, self.units),
-            initializer=keras.initializers.RandomNormal(stddev=1.0 / self.lr_multiplier))
-        self.bias = (self.add_weight(name="bias", shape=(self.units,),
-                                     initializer=keras.initializers.Constant(
-                                         self.bias_init / self.lr_multiplier))
-                     if self.use_bias else None)
+            name="kernel",
+            shape=(fan_in, self.units),
+            initializer=keras.initializers.RandomNormal(stddev=1.0 / self.lr_multiplier),
+        )
+        self.bias = (
+            self.add_weight(
+                name="bias",
+                shape=(self.units,),
+                initializer=keras.initializers.Constant(self.bias_init / self.lr_multiplier),
+            )
+            if self.use_bias
+            else None
+        )
 
     def call(self, inputs):
         x = tf.matmul(inputs, self.kernel * self.weight_gain)
@@ -103,9 +114,14 @@ class EqualizedDense(keras.layers.Layer):
         return (*input_shape[:-1], self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "lr_multiplier": self.lr_multiplier,
-                "bias_init": self.bias_init, "use_bias": self.use_bias,
-                "activation": self.activation}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "lr_multiplier": self.lr_multiplier,
+            "bias_init": self.bias_init,
+            "use_bias": self.use_bias,
+            "activation": self.activation,
+        }
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -123,8 +139,9 @@ class EqualizedConv2D(keras.layers.Layer):
         activation: `"linear"` or `"lrelu"`.
     """
 
-    def __init__(self, filters, kernel_size=3, down=False, use_bias=True, activation="linear",
-                 **kwargs):
+    def __init__(
+        self, filters, kernel_size=3, down=False, use_bias=True, activation="linear", **kwargs
+    ):
         super().__init__(**kwargs)
         activate(tf.zeros([]), activation)
         self.filters = filters
@@ -135,12 +152,17 @@ class EqualizedConv2D(keras.layers.Layer):
 
     def build(self, input_shape):
         channels = int(input_shape[-1])
-        self.weight_gain = 1.0 / math.sqrt(channels * self.kernel_size ** 2)
+        self.weight_gain = 1.0 / math.sqrt(channels * self.kernel_size**2)
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.kernel_size, self.kernel_size, channels, self.filters),
-            initializer=keras.initializers.RandomNormal(stddev=1.0))
-        self.bias = (self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
-                     if self.use_bias else None)
+            name="kernel",
+            shape=(self.kernel_size, self.kernel_size, channels, self.filters),
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+        )
+        self.bias = (
+            self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+            if self.use_bias
+            else None
+        )
 
     def call(self, inputs):
         kernel = self.kernel * self.weight_gain
@@ -161,6 +183,11 @@ class EqualizedConv2D(keras.layers.Layer):
         return (batch, height, width, self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters,
-                "kernel_size": self.kernel_size, "down": self.down, "use_bias": self.use_bias,
-                "activation": self.activation}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "down": self.down,
+            "use_bias": self.use_bias,
+            "activation": self.activation,
+        }

@@ -25,7 +25,7 @@ from tfgen.models.stylegan.tracking import track_each
 from tfgen.ops.noise import per_example_normal
 
 MIN_RESOLUTION, MAX_RESOLUTION = 8, 256
-VALID_RESOLUTIONS = tuple(2 ** k for k in range(3, 9))
+VALID_RESOLUTIONS = tuple(2**k for k in range(3, 9))
 
 
 def check_resolution(resolution):
@@ -33,12 +33,13 @@ def check_resolution(resolution):
     if resolution not in VALID_RESOLUTIONS:
         raise ValueError(
             f"resolution must be a power of two from {MIN_RESOLUTION} to {MAX_RESOLUTION} "
-            f"({', '.join(map(str, VALID_RESOLUTIONS))}), got {resolution!r}")
+            f"({', '.join(map(str, VALID_RESOLUTIONS))}), got {resolution!r}"
+        )
 
 
 def block_resolutions(resolution):
     """`[4, 8, ..., resolution]`."""
-    return [2 ** k for k in range(2, int(math.log2(resolution)) + 1)]
+    return [2**k for k in range(2, int(math.log2(resolution)) + 1)]
 
 
 def channels_at(resolution, channel_base, channel_max):
@@ -96,8 +97,16 @@ class StyleGANSynthesis(keras.Model):
         ValueError: for a resolution that is not a power of two from 8 to 256.
     """
 
-    def __init__(self, w_dim=128, resolution=32, image_channels=1, channel_base=2048,
-                 channel_max=128, noise_seed=0, **kwargs):
+    def __init__(
+        self,
+        w_dim=128,
+        resolution=32,
+        image_channels=1,
+        channel_base=2048,
+        channel_max=128,
+        noise_seed=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_resolution(resolution)
         self.w_dim = w_dim
@@ -113,19 +122,31 @@ class StyleGANSynthesis(keras.Model):
 
         convs, to_rgbs, self.noise_shapes = [], [], []
         for res in block_resolutions(resolution):
-            for up in ((False,) if res == 4 else (True, False)):
+            for up in (False,) if res == 4 else (True, False):
                 convs.append(SynthesisLayer(width(res), up=up, name=f"conv{len(convs)}"))
                 self.noise_shapes.append((res, res, 1))
             to_rgbs.append(ToRGB(image_channels, name=f"to_rgb{res}"))
         self.convs = track_each(self, "conv_", convs)
         self.to_rgbs = track_each(self, "to_rgb_", to_rgbs)
-        self.const = self.add_weight(name="const", shape=(4, 4, width(4)),
-                                     initializer=keras.initializers.RandomNormal(stddev=1.0))
+        self.const = self.add_weight(
+            name="const",
+            shape=(4, 4, width(4)),
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+        )
         # The official "const" noise mode: one fixed map per layer, drawn once.
-        self.fixed_noise = track_each(self, "fixed_noise_", [
-            self.add_weight(name=f"fixed_noise{index}", shape=(1, *shape), trainable=False,
-                            initializer=keras.initializers.RandomNormal(seed=noise_seed + index))
-            for index, shape in enumerate(self.noise_shapes)])
+        self.fixed_noise = track_each(
+            self,
+            "fixed_noise_",
+            [
+                self.add_weight(
+                    name=f"fixed_noise{index}",
+                    shape=(1, *shape),
+                    trainable=False,
+                    initializer=keras.initializers.RandomNormal(seed=noise_seed + index),
+                )
+                for index, shape in enumerate(self.noise_shapes)
+            ],
+        )
         self(tf.zeros([1, self.num_ws, w_dim]))
         self.built = True
 
@@ -136,13 +157,17 @@ class StyleGANSynthesis(keras.Model):
         """
         sizes = [h * w for h, w, _ in self.noise_shapes]
         flat = per_example_normal(seeds, [sum(sizes)])
-        return [tf.reshape(part, [-1, *shape])
-                for part, shape in zip(tf.split(flat, sizes, axis=1), self.noise_shapes)]
+        return [
+            tf.reshape(part, [-1, *shape])
+            for part, shape in zip(tf.split(flat, sizes, axis=1), self.noise_shapes)
+        ]
 
     def random_noise(self, batch, seed):
         """One noise map per layer for `batch` images, drawn with stateless `seed` (int)."""
-        return [tf.random.stateless_normal([batch, *shape], seed=[seed, index])
-                for index, shape in enumerate(self.noise_shapes)]
+        return [
+            tf.random.stateless_normal([batch, *shape], seed=[seed, index])
+            for index, shape in enumerate(self.noise_shapes)
+        ]
 
     def call(self, ws, noise=None, training=False):
         """Images `[batch, resolution, resolution, image_channels]`.
@@ -168,9 +193,15 @@ class StyleGANSynthesis(keras.Model):
         return image
 
     def get_config(self):
-        return {**super().get_config(), "w_dim": self.w_dim, "resolution": self.resolution,
-                "image_channels": self.image_channels, "channel_base": self.channel_base,
-                "channel_max": self.channel_max, "noise_seed": self.noise_seed}
+        return {
+            **super().get_config(),
+            "w_dim": self.w_dim,
+            "resolution": self.resolution,
+            "image_channels": self.image_channels,
+            "channel_base": self.channel_base,
+            "channel_max": self.channel_max,
+            "noise_seed": self.noise_seed,
+        }
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -188,9 +219,18 @@ class StyleGANGenerator(keras.Model):
         num_classes: labels of a conditional generator; 0 = unconditional.
     """
 
-    def __init__(self, latent_dim=128, w_dim=128, resolution=32, image_channels=1,
-                 mapping_layers=8, channel_base=2048, channel_max=128, num_classes=0,
-                 **kwargs):
+    def __init__(
+        self,
+        latent_dim=128,
+        w_dim=128,
+        resolution=32,
+        image_channels=1,
+        mapping_layers=8,
+        channel_base=2048,
+        channel_max=128,
+        num_classes=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.latent_dim = latent_dim
         self.w_dim = w_dim
@@ -200,10 +240,12 @@ class StyleGANGenerator(keras.Model):
         self.channel_base = channel_base
         self.channel_max = channel_max
         self.num_classes = num_classes or 0
-        self.synthesis = StyleGANSynthesis(w_dim, resolution, image_channels, channel_base,
-                                           channel_max, name="synthesis")
-        self.mapping = MappingNetwork(latent_dim, w_dim, mapping_layers, self.num_classes,
-                                      name="mapping")
+        self.synthesis = StyleGANSynthesis(
+            w_dim, resolution, image_channels, channel_base, channel_max, name="synthesis"
+        )
+        self.mapping = MappingNetwork(
+            latent_dim, w_dim, mapping_layers, self.num_classes, name="mapping"
+        )
         self.mapping.build((None, latent_dim))
         self.num_ws = self.synthesis.num_ws
         self.built = True
@@ -218,7 +260,8 @@ class StyleGANGenerator(keras.Model):
             raise ValueError(
                 f"crossover must be a layer index from 0 to {self.num_ws} (this generator has "
                 f"{self.num_ws} style inputs; styles before the crossover come from the first "
-                f"latent, the rest from the second), got {crossover!r}")
+                f"latent, the rest from the second), got {crossover!r}"
+            )
 
     def mix(self, ws, ws_other, crossover):
         """Styles `0 .. crossover-1` from `ws` (coarse), the rest from `ws_other` (fine).
@@ -237,7 +280,14 @@ class StyleGANGenerator(keras.Model):
         return self.synthesis(self.broadcast(w), noise=noise)
 
     def get_config(self):
-        return {**super().get_config(), "latent_dim": self.latent_dim, "w_dim": self.w_dim,
-                "resolution": self.resolution, "image_channels": self.image_channels,
-                "mapping_layers": self.mapping_layers, "channel_base": self.channel_base,
-                "channel_max": self.channel_max, "num_classes": self.num_classes}
+        return {
+            **super().get_config(),
+            "latent_dim": self.latent_dim,
+            "w_dim": self.w_dim,
+            "resolution": self.resolution,
+            "image_channels": self.image_channels,
+            "mapping_layers": self.mapping_layers,
+            "channel_base": self.channel_base,
+            "channel_max": self.channel_max,
+            "num_classes": self.num_classes,
+        }

@@ -42,8 +42,16 @@ class MappingNetwork(keras.layers.Layer):
     TensorShape([3, 8])
     """
 
-    def __init__(self, latent_dim, w_dim, num_layers=8, num_classes=0, lr_multiplier=0.01,
-                 w_avg_beta=0.995, **kwargs):
+    def __init__(
+        self,
+        latent_dim,
+        w_dim,
+        num_layers=8,
+        num_classes=0,
+        lr_multiplier=0.01,
+        w_avg_beta=0.995,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if num_layers < 1:
             raise ValueError(f"the mapping network needs at least 1 layer, got {num_layers}")
@@ -53,10 +61,17 @@ class MappingNetwork(keras.layers.Layer):
         self.num_classes = num_classes or 0
         self.lr_multiplier = lr_multiplier
         self.w_avg_beta = w_avg_beta
-        self.embed = (EqualizedDense(w_dim, name="embed") if self.num_classes else None)
-        self.dense_layers = track_each(self, "dense_", [
-            EqualizedDense(w_dim, lr_multiplier=lr_multiplier, activation="lrelu",
-                           name=f"dense{index}") for index in range(num_layers)])
+        self.embed = EqualizedDense(w_dim, name="embed") if self.num_classes else None
+        self.dense_layers = track_each(
+            self,
+            "dense_",
+            [
+                EqualizedDense(
+                    w_dim, lr_multiplier=lr_multiplier, activation="lrelu", name=f"dense{index}"
+                )
+                for index in range(num_layers)
+            ],
+        )
 
     def build(self, z_shape, labels_shape=None):
         width = self.latent_dim
@@ -66,8 +81,13 @@ class MappingNetwork(keras.layers.Layer):
         for layer in self.dense_layers:
             layer.build((None, width))
             width = self.w_dim
-        self.w_avg = self.add_weight(name="w_avg", shape=(self.w_dim,), initializer="zeros",
-                                     trainable=False, aggregation="only_first_replica")
+        self.w_avg = self.add_weight(
+            name="w_avg",
+            shape=(self.w_dim,),
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+        )
 
     def call(self, z, labels=None, truncation_psi=1.0):
         """Returns `w`, `[batch, w_dim]`, truncated towards `w_avg` by `truncation_psi`."""
@@ -105,6 +125,12 @@ class MappingNetwork(keras.layers.Layer):
         return (z_shape[0], self.w_dim)
 
     def get_config(self):
-        return {**super().get_config(), "latent_dim": self.latent_dim, "w_dim": self.w_dim,
-                "num_layers": self.num_layers, "num_classes": self.num_classes,
-                "lr_multiplier": self.lr_multiplier, "w_avg_beta": self.w_avg_beta}
+        return {
+            **super().get_config(),
+            "latent_dim": self.latent_dim,
+            "w_dim": self.w_dim,
+            "num_layers": self.num_layers,
+            "num_classes": self.num_classes,
+            "lr_multiplier": self.lr_multiplier,
+            "w_avg_beta": self.w_avg_beta,
+        }

@@ -34,8 +34,9 @@ class MinibatchStdDev(keras.layers.Layer):
     def __init__(self, group_size=4, num_channels=1, **kwargs):
         super().__init__(**kwargs)
         if group_size < 1 or num_channels < 1:
-            raise ValueError(f"group_size and num_channels must be positive, got "
-                             f"{group_size} and {num_channels}")
+            raise ValueError(
+                f"group_size and num_channels must be positive, got {group_size} and {num_channels}"
+            )
         self.group_size = group_size
         self.num_channels = num_channels
 
@@ -49,11 +50,13 @@ class MinibatchStdDev(keras.layers.Layer):
         batch, height, width = shape[0], shape[1], shape[2]
         channels = x.shape[-1]
         if channels % self.num_channels:
-            raise ValueError(f"num_channels {self.num_channels} must divide the {channels} "
-                             f"feature channels")
+            raise ValueError(
+                f"num_channels {self.num_channels} must divide the {channels} feature channels"
+            )
         group = self.group_size_for(batch)
-        y = tf.reshape(x, [-1, group, height, width, self.num_channels,
-                           channels // self.num_channels])
+        y = tf.reshape(
+            x, [-1, group, height, width, self.num_channels, channels // self.num_channels]
+        )
         y = y - tf.reduce_mean(y, axis=1, keepdims=True)
         y = tf.sqrt(tf.reduce_mean(tf.square(y), axis=1) + 1e-8)  # [groups, h, w, F, c]
         y = tf.reduce_mean(y, axis=[1, 2, 4])  # [groups, F]
@@ -65,5 +68,8 @@ class MinibatchStdDev(keras.layers.Layer):
         return (*input_shape[:-1], input_shape[-1] + self.num_channels)
 
     def get_config(self):
-        return {**super().get_config(), "group_size": self.group_size,
-                "num_channels": self.num_channels}
+        return {
+            **super().get_config(),
+            "group_size": self.group_size,
+            "num_channels": self.num_channels,
+        }

@@ -39,11 +39,11 @@ import keras
 import tensorflow as tf
 
 from tfgen.models.gan import losses
-from tfgen.models.stylegan.discriminator import StyleGANDiscriminator
-from tfgen.models.stylegan.generator import StyleGANGenerator, check_resolution
 from tfgen.models.gan.adversarial import AdversarialModel
 from tfgen.models.stylegan.config import StyleGANConfig
 from tfgen.models.stylegan.controls import StyleControls
+from tfgen.models.stylegan.discriminator import StyleGANDiscriminator
+from tfgen.models.stylegan.generator import StyleGANGenerator, check_resolution
 from tfgen.ops.noise import fold_in, per_example_normal, per_example_uniform
 
 # Per-example random streams beyond the adversarial base's 0-4 (see `tfgen.ops.noise.fold_in`).
@@ -91,14 +91,31 @@ class StyleGAN(StyleControls, AdversarialModel):
     serving_default = "sample"
     tflite_endpoints = ("synthesis",)
 
-    def __init__(self, image_shape=(32, 32, 1), latent_dim=128, w_dim=128, mapping_layers=8,
-                 channel_base=2048, channel_max=128, num_classes=0, mbstd_group_size=4,
-                 r1_gamma=0.01, r1_interval=16, pl_weight=2.0, pl_interval=4, pl_decay=0.01,
-                 style_mixing=0.9, ema_decay=0.998, **kwargs):
+    def __init__(
+        self,
+        image_shape=(32, 32, 1),
+        latent_dim=128,
+        w_dim=128,
+        mapping_layers=8,
+        channel_base=2048,
+        channel_max=128,
+        num_classes=0,
+        mbstd_group_size=4,
+        r1_gamma=0.01,
+        r1_interval=16,
+        pl_weight=2.0,
+        pl_interval=4,
+        pl_decay=0.01,
+        style_mixing=0.9,
+        ema_decay=0.998,
+        **kwargs,
+    ):
         image_shape = tuple(image_shape)
         if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
-            raise ValueError(f"StyleGAN needs square images (resolution, resolution, channels), "
-                             f"got {image_shape}; set resolution to resize or pad them")
+            raise ValueError(
+                f"StyleGAN needs square images (resolution, resolution, channels), "
+                f"got {image_shape}; set resolution to resize or pad them"
+            )
         check_resolution(image_shape[0])
         for name, value in (("r1_interval", r1_interval), ("pl_interval", pl_interval)):
             if value < 1:
@@ -115,19 +132,43 @@ class StyleGAN(StyleControls, AdversarialModel):
         resolution, _, channels = image_shape
 
         def generator(name):
-            return StyleGANGenerator(latent_dim, w_dim, resolution, channels, mapping_layers,
-                                     channel_base, channel_max, num_classes, name=name)
+            return StyleGANGenerator(
+                latent_dim,
+                w_dim,
+                resolution,
+                channels,
+                mapping_layers,
+                channel_base,
+                channel_max,
+                num_classes,
+                name=name,
+            )
 
         super().__init__(
             generator=generator("generator"),
-            discriminator=StyleGANDiscriminator(resolution, channels, channel_base, channel_max,
-                                                num_classes, mbstd_group_size,
-                                                name="discriminator"),
+            discriminator=StyleGANDiscriminator(
+                resolution,
+                channels,
+                channel_base,
+                channel_max,
+                num_classes,
+                mbstd_group_size,
+                name="discriminator",
+            ),
             ema_generator=generator("ema_generator") if ema_decay else None,
-            latent_dim=latent_dim, num_classes=num_classes or None, ema_decay=ema_decay,
-            r1_gamma=0.0, **kwargs)  # The base's R1 runs every step; this one is lazy.
-        self.pl_mean = self.add_weight(name="pl_mean", shape=(), initializer="zeros",
-                                       trainable=False, aggregation="only_first_replica")
+            latent_dim=latent_dim,
+            num_classes=num_classes or None,
+            ema_decay=ema_decay,
+            r1_gamma=0.0,
+            **kwargs,
+        )  # The base's R1 runs every step; this one is lazy.
+        self.pl_mean = self.add_weight(
+            name="pl_mean",
+            shape=(),
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+        )
 
     def _metric_names(self):
         return super()._metric_names() + ["r1_penalty", "path_length_penalty", "path_length"]
@@ -138,21 +179,35 @@ class StyleGAN(StyleControls, AdversarialModel):
         if info.modality != "image":
             raise ValueError(f"stylegan models images; dataset {info.name!r} is {info.modality}")
         if config.num_classes and config.num_classes != info.num_classes:
-            raise ValueError(f"num_classes is {config.num_classes} but dataset {info.name!r} has "
-                             f"{info.num_classes or 'no'} class labels; set num_classes to "
-                             f"{info.num_classes or 0} (0 = unconditional)")
-        return cls(image_shape=info.shape, latent_dim=config.latent_dim, w_dim=config.w_dim,
-                   mapping_layers=config.mapping_layers, channel_base=config.channel_base,
-                   channel_max=config.channel_max, num_classes=config.num_classes,
-                   mbstd_group_size=config.mbstd_group_size, r1_gamma=config.r1_gamma,
-                   r1_interval=config.r1_interval, pl_weight=config.pl_weight,
-                   pl_interval=config.pl_interval, style_mixing=config.style_mixing,
-                   ema_decay=config.ema_decay, augment=config.augment, seed=config.seed)
+            raise ValueError(
+                f"num_classes is {config.num_classes} but dataset {info.name!r} has "
+                f"{info.num_classes or 'no'} class labels; set num_classes to "
+                f"{info.num_classes or 0} (0 = unconditional)"
+            )
+        return cls(
+            image_shape=info.shape,
+            latent_dim=config.latent_dim,
+            w_dim=config.w_dim,
+            mapping_layers=config.mapping_layers,
+            channel_base=config.channel_base,
+            channel_max=config.channel_max,
+            num_classes=config.num_classes,
+            mbstd_group_size=config.mbstd_group_size,
+            r1_gamma=config.r1_gamma,
+            r1_interval=config.r1_interval,
+            pl_weight=config.pl_weight,
+            pl_interval=config.pl_interval,
+            style_mixing=config.style_mixing,
+            ema_decay=config.ema_decay,
+            augment=config.augment,
+            seed=config.seed,
+        )
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
         def adam():
-            return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1,
-                                         beta_2=config.beta_2, epsilon=1e-8)
+            return keras.optimizers.Adam(
+                config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=1e-8
+            )
 
         self.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=jit_compile)
 
@@ -229,8 +284,10 @@ class StyleGAN(StyleControls, AdversarialModel):
             tape.watch(ws)
             images = tf.cast(synthesis(ws, noise=noise), tf.float32)
             height, width = images.shape[1], images.shape[2]
-            direction = per_example_normal(fold_in(seeds, _PATH_LENGTH_IMAGE_NOISE),
-                                           images.shape[1:]) / float(height * width) ** 0.5
+            direction = (
+                per_example_normal(fold_in(seeds, _PATH_LENGTH_IMAGE_NOISE), images.shape[1:])
+                / float(height * width) ** 0.5
+            )
             projection = tf.reduce_sum(images * direction)
         gradients = tape.gradient(projection, ws)
         return tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(gradients), axis=2), axis=1))
@@ -274,14 +331,23 @@ class StyleGAN(StyleControls, AdversarialModel):
     # Saving --------------------------------------------------------------------------
 
     def get_config(self):
-        return {**super().get_config(), **self.adversarial_config(),
-                "image_shape": self.image_shape, "w_dim": self.w_dim,
-                "mapping_layers": self.mapping_layers, "channel_base": self.channel_base,
-                "channel_max": self.channel_max, "num_classes": self.num_classes or 0,
-                "mbstd_group_size": self.mbstd_group_size, "r1_gamma": self.lazy_r1_gamma,
-                "r1_interval": self.r1_interval, "pl_weight": self.pl_weight,
-                "pl_interval": self.pl_interval, "pl_decay": self.pl_decay,
-                "style_mixing": self.style_mixing}
+        return {
+            **super().get_config(),
+            **self.adversarial_config(),
+            "image_shape": self.image_shape,
+            "w_dim": self.w_dim,
+            "mapping_layers": self.mapping_layers,
+            "channel_base": self.channel_base,
+            "channel_max": self.channel_max,
+            "num_classes": self.num_classes or 0,
+            "mbstd_group_size": self.mbstd_group_size,
+            "r1_gamma": self.lazy_r1_gamma,
+            "r1_interval": self.r1_interval,
+            "pl_weight": self.pl_weight,
+            "pl_interval": self.pl_interval,
+            "pl_decay": self.pl_decay,
+            "style_mixing": self.style_mixing,
+        }
 
 
 def _gradients(tape, loss, variables):

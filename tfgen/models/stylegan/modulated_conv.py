@@ -62,11 +62,14 @@ class ModulatedConv2D(keras.layers.Layer):
         if w_shape is not None:
             self.affine.build(w_shape)
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.kernel_size, self.kernel_size, channels, self.filters),
-            initializer=keras.initializers.RandomNormal(stddev=1.0))
+            name="kernel",
+            shape=(self.kernel_size, self.kernel_size, channels, self.filters),
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+        )
         # Without demodulation (ToRGB) He's constant keeps the output's scale, as in ToRGBLayer.
-        self.weight_gain = 1.0 if self.demodulate else 1.0 / math.sqrt(
-            channels * self.kernel_size ** 2)
+        self.weight_gain = (
+            1.0 if self.demodulate else 1.0 / math.sqrt(channels * self.kernel_size**2)
+        )
 
     def styles(self, w):
         """The per-example input-channel scales, `[batch, channels]`."""
@@ -92,8 +95,13 @@ class ModulatedConv2D(keras.layers.Layer):
         return (batch, height, width, self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters,
-                "kernel_size": self.kernel_size, "demodulate": self.demodulate, "up": self.up}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "demodulate": self.demodulate,
+            "up": self.up,
+        }
 
 
 @keras.saving.register_keras_serializable(package="tfgen")

@@ -40,8 +40,9 @@ class NoiseInjection(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
-        self.strength = self.add_weight(name="strength", shape=(int(input_shape[-1]),),
-                                        initializer="zeros")
+        self.strength = self.add_weight(
+            name="strength", shape=(int(input_shape[-1]),), initializer="zeros"
+        )
 
     def call(self, x, noise=None, seeds=None):
         if noise is None:
@@ -49,8 +50,9 @@ class NoiseInjection(keras.layers.Layer):
             if seeds is not None:
                 noise = per_example_normal(seeds, shape, dtype=x.dtype)
             else:
-                noise = keras.random.normal([tf.shape(x)[0], *shape], dtype=x.dtype,
-                                            seed=self.seed_generator)
+                noise = keras.random.normal(
+                    [tf.shape(x)[0], *shape], dtype=x.dtype, seed=self.seed_generator
+                )
         return x + noise * self.strength
 
     def compute_output_shape(self, input_shape):

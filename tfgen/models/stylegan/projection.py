@@ -25,7 +25,6 @@ unit-normalised features (LPIPS also compares unit-normalised features).
 
 import dataclasses
 import math
-from typing import Optional
 
 import keras
 import numpy as np
@@ -78,12 +77,13 @@ class Projection:
     progress_steps: list
     mse: float
     initial_mse: float
-    feature_distance: Optional[float]
+    feature_distance: float | None
     steps: int
 
 
-def learning_rate(step, steps, initial=INITIAL_LEARNING_RATE, rampup=LR_RAMPUP,
-                  rampdown=LR_RAMPDOWN):
+def learning_rate(
+    step, steps, initial=INITIAL_LEARNING_RATE, rampup=LR_RAMPUP, rampdown=LR_RAMPDOWN
+):
     """The official schedule: a linear ramp-up, then a cosine ramp-down at the end.
 
     Args:
@@ -190,11 +190,20 @@ class FeatureDistance:
         return tf.reduce_sum(tf.square(self.features(images) - target_features), axis=-1)
 
 
-def project(model, target, steps=1000, labels=None, feature_distance=None,
-            feature_weight=FEATURE_WEIGHT,
-            progress_every=None, seed=0, w_avg_samples=W_AVG_SAMPLES,
-            initial_learning_rate=INITIAL_LEARNING_RATE,
-            noise_regularization_weight=NOISE_REGULARIZATION, callback=None):
+def project(
+    model,
+    target,
+    steps=1000,
+    labels=None,
+    feature_distance=None,
+    feature_weight=FEATURE_WEIGHT,
+    progress_every=None,
+    seed=0,
+    w_avg_samples=W_AVG_SAMPLES,
+    initial_learning_rate=INITIAL_LEARNING_RATE,
+    noise_regularization_weight=NOISE_REGULARIZATION,
+    callback=None,
+):
     """Finds a `w` and noise maps whose image reproduces `target`.
 
     Args:
@@ -222,13 +231,16 @@ def project(model, target, steps=1000, labels=None, feature_distance=None,
     """
     target = np.asarray(target, np.float32)
     if target.shape != tuple(model.image_shape):
-        raise ValueError(f"the target image is shaped {target.shape}; this model makes "
-                         f"{tuple(model.image_shape)} images (adapt it first)")
+        raise ValueError(
+            f"the target image is shaped {target.shape}; this model makes "
+            f"{tuple(model.image_shape)} images (adapt it first)"
+        )
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if model.num_classes and labels is None:
-        raise ValueError(f"this model is class-conditional: pass a label in "
-                         f"[0, {model.num_classes})")
+        raise ValueError(
+            f"this model is class-conditional: pass a label in [0, {model.num_classes})"
+        )
     if labels is not None:
         model.check_labels([labels])
     generator = model.sampling_generator
@@ -237,20 +249,23 @@ def project(model, target, steps=1000, labels=None, feature_distance=None,
 
     w_avg, w_std = w_statistics(model, labels, w_avg_samples)
     w = tf.Variable(w_avg[None], name="projected_w")
-    noise = [tf.Variable(tf.random.stateless_normal([1, *shape], seed=[seed, 1 + index]),
-                         name=f"projected_noise{index}")
-             for index, shape in enumerate(synthesis.noise_shapes)]
+    noise = [
+        tf.Variable(
+            tf.random.stateless_normal([1, *shape], seed=[seed, 1 + index]),
+            name=f"projected_noise{index}",
+        )
+        for index, shape in enumerate(synthesis.noise_shapes)
+    ]
     variables = [w, *noise]
-    optimizer = keras.optimizers.Adam(initial_learning_rate, beta_1=0.9, beta_2=0.999,
-                                      epsilon=1e-8)
+    optimizer = keras.optimizers.Adam(initial_learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
     optimizer.build(variables)
     target_batch = tf.constant(target[None])
-    target_features = (None if feature_distance is None
-                       else feature_distance.features(target_batch))
+    target_features = None if feature_distance is None else feature_distance.features(target_batch)
 
     def render(ws):
-        return (tf.cast(synthesis(ws, noise=[tf.identity(n) for n in noise]), tf.float32)
-                + 1.0) / 2.0
+        return (
+            tf.cast(synthesis(ws, noise=[tf.identity(n) for n in noise]), tf.float32) + 1.0
+        ) / 2.0
 
     @tf.function
     def step_fn(rate, noise_scale, step_seed):
@@ -262,7 +277,8 @@ def project(model, target, steps=1000, labels=None, feature_distance=None,
             loss = mse + noise_regularization_weight * noise_regularization(noise)
             if feature_distance is not None and feature_weight:
                 loss += feature_weight * tf.reduce_mean(
-                    feature_distance(tf.clip_by_value(images, 0.0, 1.0), target_features))
+                    feature_distance(tf.clip_by_value(images, 0.0, 1.0), target_features)
+                )
         gradients = tape.gradient(loss, variables)
         optimizer.learning_rate.assign(rate)
         optimizer.apply_gradients(zip(gradients, variables))
@@ -279,9 +295,11 @@ def project(model, target, steps=1000, labels=None, feature_distance=None,
     progress, progress_steps = [snapshot().numpy()], [0]
     initial_mse = pixel_mse(progress[0])
     for step in range(steps):
-        mse, loss = step_fn(tf.constant(learning_rate(step, steps, initial_learning_rate)),
-                            tf.constant(w_noise_scale(step, steps, w_std)),
-                            tf.constant([seed, 1000 + step], tf.int64))
+        mse, loss = step_fn(
+            tf.constant(learning_rate(step, steps, initial_learning_rate)),
+            tf.constant(w_noise_scale(step, steps, w_std)),
+            tf.constant([seed, 1000 + step], tf.int64),
+        )
         if (step + 1) % progress_every == 0 or step + 1 == steps:
             progress.append(snapshot().numpy())
             progress_steps.append(step + 1)
@@ -294,7 +312,15 @@ def project(model, target, steps=1000, labels=None, feature_distance=None,
         distance = float(feature_distance(tf.constant(image[None]), target_features)[0])
     w_final = w.numpy()[0]
     return Projection(
-        w=w_final, ws=np.tile(w_final[None], [generator.num_ws, 1]),
-        noise=[n.numpy()[0] for n in noise], image=image, target=target,
-        progress=np.stack(progress), progress_steps=progress_steps, mse=pixel_mse(image),
-        initial_mse=initial_mse, feature_distance=distance, steps=steps)
+        w=w_final,
+        ws=np.tile(w_final[None], [generator.num_ws, 1]),
+        noise=[n.numpy()[0] for n in noise],
+        image=image,
+        target=target,
+        progress=np.stack(progress),
+        progress_steps=progress_steps,
+        mse=pixel_mse(image),
+        initial_mse=initial_mse,
+        feature_distance=distance,
+        steps=steps,
+    )

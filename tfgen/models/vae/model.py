@@ -18,8 +18,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfgen.config import SAMPLE_QUALITY_GROUPS, TrainConfig, choices
-from tfgen.models.vae.networks import conv_decoder, conv_encoder
 from tfgen.models.base import GenerativeModel
+from tfgen.models.vae.networks import conv_decoder, conv_encoder
 from tfgen.ops.noise import per_example_normal
 from tfgen.ops.schedules import learning_rate
 
@@ -93,8 +93,17 @@ class VAE(GenerativeModel):
     # The likelihood bound needs `encode`, `decode` and `prior`, which only a VAE has.
     metric_groups = (*SAMPLE_QUALITY_GROUPS, "nll")
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=32, beta=1.0,
-                 likelihood="bernoulli", filters=32, kl_warmup_steps=0, seed=0, **kwargs):
+    def __init__(
+        self,
+        image_shape=(28, 28, 1),
+        latent_dim=32,
+        beta=1.0,
+        likelihood="bernoulli",
+        filters=32,
+        kl_warmup_steps=0,
+        seed=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood {likelihood!r} is not one of {', '.join(LIKELIHOODS)}")
@@ -119,8 +128,10 @@ class VAE(GenerativeModel):
         if info.modality != "image":
             raise ValueError(f"the VAE models images; dataset {info.name!r} is {info.modality}")
         if None in info.shape:
-            raise ValueError(f"the VAE needs images of one fixed size; {info.name!r} has images "
-                             f"shaped {info.shape} (None = varies)")
+            raise ValueError(
+                f"the VAE needs images of one fixed size; {info.name!r} has images "
+                f"shaped {info.shape} (None = varies)"
+            )
         return cls(
             image_shape=info.shape,
             latent_dim=config.latent_dim,
@@ -245,8 +256,12 @@ class VAE(GenerativeModel):
         image_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
         latent_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
 
-        @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num"),
-                                      tf.TensorSpec([], tf.int32, name="seed")])
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([], tf.int32, name="num"),
+                tf.TensorSpec([], tf.int32, name="seed"),
+            ]
+        )
         def sample(num, seed):
             return {"images": self.sample_images(num, seed)}
 

@@ -62,7 +62,9 @@ def conv_decoder(input_dim, image_shape, filters=32, activation="elu", name="dec
             keras.Input((input_dim,)),
             layers.Dense(height // 4 * width // 4 * 2 * filters, activation=activation),
             layers.Reshape((height // 4, width // 4, 2 * filters)),
-            layers.Conv2DTranspose(2 * filters, 4, strides=2, padding="same", activation=activation),
+            layers.Conv2DTranspose(
+                2 * filters, 4, strides=2, padding="same", activation=activation
+            ),
             layers.Conv2D(2 * filters, 3, padding="same", activation=activation),
             layers.Conv2DTranspose(filters, 4, strides=2, padding="same", activation=activation),
             layers.Conv2D(channels, 3, padding="same"),
