@@ -6,9 +6,9 @@ every `python` block compiles and names only `tfgen.` attributes that exist, eve
 benchmark tables are what `benchmarks/report.py` generates.
 """
 
-import concurrent.futures
+import contextlib
 import importlib
-import os
+import io
 import re
 import shutil
 import subprocess
@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tfgen import cli
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
-COMMANDS = ("fit", "sample", "export", "evaluate", "launch", "data", "project", "projection")
+COMMANDS = tuple(cli.COMMANDS)
 README_MAX_LINES = 220
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([\w+-]*)")
@@ -169,26 +171,22 @@ def cli_calls(path):
 
 
 def _help(command):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-m", f"tfgen.{command}", "--help"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return done.returncode, done.stdout + done.stderr
+    """`(status, output)` of `python -m tfgen.<command> --help`, run in this process."""
+    module = importlib.import_module(cli.COMMANDS[command][0])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            status = module.main(["--help"])
+        except SystemExit as exit:
+            status = exit.code
+    return status or 0, out.getvalue()
 
 
 @pytest.fixture(scope="module")
 def cli_help():
     """`{command: (status, output)}` of `--help`, once per command the documents use."""
-    used = sorted(
-        {command for path in DOCS for command, _, _ in cli_calls(path) if command in COMMANDS}
-    )
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(used, pool.map(_help, used)))
+    used = {command for path in DOCS for command, _, _ in cli_calls(path) if command in COMMANDS}
+    return {command: _help(command) for command in sorted(used)}
 
 
 @pytest.mark.parametrize("path", DOCS, ids=_ids(DOCS))

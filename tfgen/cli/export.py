@@ -20,7 +20,7 @@ def build_parser(quantizations):
         "(<out>/<name>/<version>/), optionally with TFLite files.",
         epilog=f"quantizations: {', '.join(quantizations)} (dynamic = dynamic_range). Serve every "
         f"exported model with tensorflow_model_server "
-        f"--model_config_file=$PWD/export/models.config (see export/README.md).",
+        f"--model_config_file=$PWD/export/models.config (see docs/serving.md).",
     )
     parser.add_argument(
         "--run",

@@ -19,7 +19,7 @@ its step and stops; see `tfgen.runs.interrupts`); a second one kills them.
 The workers run in their own process group, so a terminal's Ctrl-C reaches them
 once, through the launcher, not twice. Only loopback addresses are put in the
 generated `TF_CONFIG`; for several machines, set `TF_CONFIG` on each one and run
-`python -m tfgen.fit` there directly (see the README).
+`python -m tfgen.fit` there directly (see docs/training.md).
 
 TensorFlow's gRPC server listens on `0.0.0.0:<port>` whatever address `TF_CONFIG`
 gives (`grpc_server_lib.cc` hard-codes it), so on the machine's own network the

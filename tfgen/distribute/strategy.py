@@ -97,7 +97,7 @@ def make_multi_worker_strategy():
         raise ValueError(
             "strategy multi_worker needs the TF_CONFIG environment variable (the cluster and "
             "this process's task); start the workers with `python -m tfgen.launch --workers N "
-            "-- python -m tfgen.fit ...`, or set TF_CONFIG on each machine (see the README)"
+            "-- python -m tfgen.fit ...`, or set TF_CONFIG on each machine (see docs/training.md)"
         )
     gpus = tf.config.list_physical_devices("GPU")
     implementation = (
@@ -185,7 +185,7 @@ def resolve_jit_compile(setting, strategy):
     """Decides whether `train_step` is XLA-compiled.
 
     `"auto"` enables XLA only on GPUs and TPUs. On the CPU, oneDNN kernels were
-    measured faster than XLA for tfgen's convolutional nets (see the README,
+    measured faster than XLA for tfgen's convolutional nets (see docs/benchmarks.md,
     "XLA"), and XLA fails with MirroredStrategy over logical CPU devices.
 
     Args:
