@@ -21,18 +21,8 @@ once, through the launcher, not twice. Only loopback addresses are put in the
 generated `TF_CONFIG`; for several machines, set `TF_CONFIG` on each one and run
 `python -m tfgen.fit` there directly (see docs/training.md).
 
-TensorFlow's gRPC server listens on `0.0.0.0:<port>` whatever address `TF_CONFIG`
-gives (`grpc_server_lib.cc` hard-codes it), so on the machine's own network the
-workers would be reachable from other machines. The launcher therefore starts them
-in a private network namespace of their own, in which the loopback interface is the
-only one: `unshare(CLONE_NEWNET)` as root, or `unshare(CLONE_NEWUSER | CLONE_NEWNET)`
-with the user's own uid and gid mapped otherwise (where unprivileged user
-namespaces are enabled). The workers reach each other on 127.0.0.1 there, and
-nothing else: they have no network access (a dataset not yet in the data cache
-cannot be fetched: run `python -m tfgen.data fetch NAME` first; the launcher says so
-when a worker fails for want of the network). When no namespace
-can be made, or with `--host-network`, they run on the machine's network as before,
-and the launcher says which ports listen on every interface.
+The workers run in a private network namespace with loopback only, since TensorFlow's
+gRPC server listens on every interface (docs/training.md, "Several processes or machines").
 """
 
 import json

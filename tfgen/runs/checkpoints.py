@@ -9,24 +9,7 @@ the metric trackers (so the resumed epoch's logged means continue), and a run ki
 mid-epoch resumes at that step. `RunCheckpoints.restore` restores whichever of the two
 is newer; epoch checkpoints keep their old contents, so older runs still resume.
 
-Why a second `tf.train.CheckpointManager` and not `keras.callbacks.BackupAndRestore`:
-Keras 3.15's `BackupAndRestore(save_freq=N)` (`keras/src/callbacks/backup_and_restore.py`)
-writes `latest.weights.h5` and `training_metadata.json` (`{"epoch", "batch"}`) every N
-batches, but on restore `_load_model` reads only `"epoch"` (into `model._initial_epoch`):
-the batch is never read and nothing skips the batches already trained, so a run killed
-mid-epoch restarts that epoch from its first batch on weights that already contain part
-of it. Those batches are trained twice, and the result is not the uninterrupted run's.
-It also writes its two files in place, one after the other (a crash in between pairs
-weights and metadata of different steps), and deletes its directory when `fit` ends.
-The CheckpointManager route keeps one format for every checkpoint of a run, writes
-each checkpoint before pointing the `checkpoint` index file at it (an atomic rename),
-and already holds the optimizers' step counters. Mid-epoch resume is exact because
-tfgen's training batches, their order and their per-example noise seeds are pure
-functions of `(seed, epoch, position in the epoch)` (`tfgen.data.pipeline`,
-`tfgen.text.windows`): the fit loop feeds the interrupted epoch's batches with
-`dataset.skip(done_steps)`, and every other step-dependent quantity (learning-rate
-schedules, the VAE's KL warm-up, the GAN's EMA ramp) reads `optimizer.iterations`,
-which the checkpoint restores.
+Why not `keras.callbacks.BackupAndRestore`: see docs/design.md, "Step backups".
 """
 
 import dataclasses
