@@ -14,20 +14,40 @@ from tfgen.models import VAEConfig
 REPO = Path(__file__).resolve().parents[1]
 
 
+# The experiment each family trains by default (`python -m tfgen.fit --model NAME`).
+DEFAULT_EXPERIMENTS = {
+    "cgan": "cgan_mnist.yaml",
+    "char_lstm": "char_lstm_shakespeare.yaml",
+    "dcgan": "dcgan_mnist.yaml",
+    "gpt": "gpt_shakespeare.yaml",
+    "stylegan": "stylegan_mnist.yaml",
+    "vae": "vae_mnist.yaml",
+    "wgan_gp": "wgan_gp_mnist.yaml",
+}
+# Keys a config file may give at their default: what names the experiment.
+NAMING_KEYS = ("model", "dataset")
+
+
 class ResolveTest(tf.test.TestCase):
-    def test_defaults_equal_the_shipped_configs(self):
-        shipped_models = set()
+    def test_config_files_resolve_and_list_only_what_they_change(self):
         for path in sorted((REPO / "configs").glob("*.yaml")):
             with self.subTest(config=path.name):
                 shipped = config_lib.load_yaml(path)
                 config_class = models.get(shipped["model"]).config_class
-                self.assertEqual(
-                    config_lib.to_dict(config_lib.resolve(config_class, shipped)),
-                    config_lib.to_dict(config_class()),
-                )
-                self.assertEqual(sorted(shipped), sorted(config_lib.field_names(config_class)))
-                shipped_models.add(shipped["model"])
-        self.assertEqual(shipped_models, set(models.names()))
+                config = config_lib.resolve(config_class, shipped)  # Valid keys and values.
+                defaults = config_class()
+                at_default = [
+                    key
+                    for key in shipped
+                    if key not in NAMING_KEYS and getattr(config, key) == getattr(defaults, key)
+                ]
+                if shipped["model"] in PARAM_FAMILIES:
+                    self.assertEqual(at_default, [], f"{path.name} lists keys at their defaults")
+                if DEFAULT_EXPERIMENTS[shipped["model"]] == path.name:
+                    self.assertEqual(config_lib.to_dict(config), config_lib.to_dict(defaults))
+        self.assertEqual(set(DEFAULT_EXPERIMENTS), set(models.names()))
+        for name in DEFAULT_EXPERIMENTS.values():
+            self.assertTrue((REPO / "configs" / name).exists(), name)
 
     def test_every_config_value_is_commented(self):
         for path in sorted((REPO / "configs").glob("*.yaml")):
@@ -156,3 +176,132 @@ class FitCliTest(tf.test.TestCase):
         self.assertEqual(result.returncode, 0)
         self.assertIn(f"models: {', '.join(models.names())}", result.stdout)
         self.assertIn("binarized_mnist", result.stdout)
+
+
+# Hyper-parameters ---------------------------------------------------------------------
+
+# Families whose model takes its hyper-parameters from its config class.
+PARAM_FAMILIES = ("stylegan",)
+# Small sizes, so that every family builds in a moment; the other hyper-parameters get
+# a non-default value by `_non_default`.
+TINY = {
+    "cgan": {"latent_dim": 4, "filters": 2, "augment": "translation"},
+    "char_lstm": {"context_length": 8, "embedding_dim": 4, "units": 4, "num_layers": 1},
+    "dcgan": {"latent_dim": 4, "filters": 2, "augment": "translation"},
+    "gpt": {"context_length": 8, "n_layer": 1, "n_head": 2, "n_embd": 4},
+    "stylegan": {
+        "resolution": 8,
+        "latent_dim": 4,
+        "w_dim": 4,
+        "mapping_layers": 1,
+        "channel_base": 32,
+        "channel_max": 4,
+        "mbstd_group_size": 2,
+        "augment": "translation",
+    },
+    "vae": {"latent_dim": 3, "filters": 2},
+    "wgan_gp": {"latent_dim": 4, "filters": 2, "augment": "translation"},
+}
+
+
+def _candidates(config_class, name, default):
+    """Values other than `default` that a hyper-parameter may take, by its type."""
+    allowed = config_lib.field_metadata(config_class, name).get("choices")
+    if allowed:
+        return [value for value in allowed if value != default]
+    if isinstance(default, bool):
+        return [not default]
+    if isinstance(default, int):
+        return [default + 1, default + 2]
+    if isinstance(default, float):
+        return [default / 2 if default else 0.5]
+    return []
+
+
+def _tiny_config(name):
+    """A resolved config of family `name` with every hyper-parameter off its default."""
+    config_class = models.get(name).config_class
+    values = {"model": name, **TINY[name]}
+    defaults = config_lib.params_of(config_class())
+    for key, default in defaults.items():
+        for value in [] if key in values else _candidates(config_class, key, default):
+            try:
+                config_lib.resolve(config_class, {**values, key: value})
+            except config_lib.ConfigError:
+                continue
+            values[key] = value
+            break
+        else:
+            if key not in values:
+                raise AssertionError(f"{name}: give {key} a non-default value in TINY")
+    return config_lib.resolve(config_class, values)
+
+
+def _build(name, config, **params):
+    """`from_run_config`'s arguments for a tiny dataset, and the model (with `params`)."""
+    from tfgen.data.info import DatasetInfo
+    from tfgen.text import CharTokenizer
+
+    model_class = models.get(name)
+    if issubclass(model_class, models.LanguageModel):
+        info = DatasetInfo(name="tiny", modality="text", shape=None, value_range=None)
+        kwargs = {"tokenizer": CharTokenizer(list("abc"))}
+    else:
+        labels = getattr(config, "num_classes", 0) or 3
+        info = DatasetInfo(name="tiny", modality="image", shape=(8, 8, 1), num_classes=labels)
+        kwargs = {}
+    arguments = model_class.run_arguments(config, info, steps_per_epoch=3, **kwargs)
+    if params:
+        return model_class(**arguments, **params)
+    return model_class.from_run_config(config, info, steps_per_epoch=3, **kwargs)
+
+
+class HyperParameterTest(tf.test.TestCase):
+    """A hyper-parameter is one `param` field of the config: the model follows it."""
+
+    def test_every_hyper_parameter_reaches_the_model_and_its_config(self):
+        for name in PARAM_FAMILIES:
+            with self.subTest(model=name):
+                model_class = models.get(name)
+                config_class = model_class.config_class
+                params = config_lib.param_names(config_class)
+                self.assertNotEqual(params, [])
+                config = _tiny_config(name)
+                model = _build(name, config)
+                saved = model.get_config()
+                for key in params:
+                    self.assertEqual(saved[key], getattr(config, key), key)
+                self.assertEqual(model.params, config_lib.params_of(config))
+                again = model_class.from_config(saved)
+                self.assertEqual(again.get_config(), saved)
+
+    def test_model_defaults_are_the_config_defaults(self):
+        for name in PARAM_FAMILIES:
+            with self.subTest(model=name):
+                config_class = models.get(name).config_class
+                config = config_lib.resolve(config_class, {"model": name})
+                sizes = {
+                    k: v for k, v in TINY[name].items() if k in config_lib.param_names(config_class)
+                }
+                model = _build(name, _tiny_config(name), **sizes)
+                expected = {**config_lib.params_of(config), **sizes}
+                self.assertEqual(model.params, expected)
+
+    def test_model_and_config_refuse_a_bad_value_with_the_same_message(self):
+        for name in PARAM_FAMILIES:
+            config_class = models.get(name).config_class
+            config = _tiny_config(name)
+            for key, default in config_lib.params_of(config_class()).items():
+                bad_values = ["a word"] if not isinstance(default, str) else []
+                bad_values += [-1] if isinstance(default, (int, float)) else ["no such value"]
+                for bad in bad_values:
+                    try:
+                        config_lib.resolve(config_class, {"model": name, key: bad})
+                    except config_lib.ConfigError as error:
+                        expected = str(error)
+                    else:
+                        continue  # The config allows it; so does the model.
+                    with self.subTest(model=name, key=key, value=bad):
+                        with self.assertRaises(config_lib.ConfigError) as raised:
+                            _build(name, config, **{key: bad})
+                        self.assertEqual(str(raised.exception), expected)

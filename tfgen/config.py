@@ -5,6 +5,12 @@ keys (see `tfgen.models.VAEConfig`). A configuration is resolved in three
 layers: the dataclass defaults, then a YAML file, then `key=value` overrides.
 Every value is checked against the field's type and, where a field lists
 choices, against those; an unknown key names the valid ones.
+
+A family's model hyper-parameters are fields of its config declared with
+`param(...)`: that one field (and its docstring entry) is the run key, the
+model's keyword argument and its default, and the config's `__post_init__`
+validates it for both (`take_params`). `params_of(config)` gives a resolved
+config's hyper-parameters, which `GenerativeModel.from_run_config` passes on.
 """
 
 import dataclasses
@@ -24,6 +30,26 @@ class ConfigError(ValueError):
 def choices(*values, doc=""):
     """Field metadata that restricts a string field to `values`."""
     return {"choices": tuple(values), "doc": doc}
+
+
+def param(default, *, choices=()):
+    """A model hyper-parameter: a run key that is also the family model's keyword argument.
+
+    Declared once, as a field of the family's config class with its entry in the
+    class's docstring: the model takes it with this default (`take_params`), checks it
+    with the config's `__post_init__` and reports it in `get_config()`;
+    `from_run_config` passes it from a resolved config (`params_of`). A subclass
+    overrides the default with a plain field (`dropout: float = 0.0`); the metadata
+    (hyper-parameter, `choices`) is inherited.
+
+    Args:
+        default: the one default of the key.
+        choices: the valid values of a string key, if it has a fixed set.
+    """
+    metadata = {"param": True}
+    if choices:
+        metadata["choices"] = tuple(choices)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass
@@ -104,13 +130,54 @@ def field_names(config_class):
     return [f.name for f in dataclasses.fields(config_class)]
 
 
+def field_metadata(config_class, name):
+    """The metadata of field `name`, merged over the class's bases (the most derived wins).
+
+    A subclass that only changes a default (`lr_schedule: str = "constant"`) keeps
+    the base's `choices` and `param` marks.
+    """
+    merged = {}
+    for base in reversed(config_class.__mro__):
+        field = getattr(base, "__dataclass_fields__", {}).get(name)
+        if field is not None:
+            merged.update(field.metadata)
+    return merged
+
+
+def param_names(config_class):
+    """The names of `config_class`'s model hyper-parameters (its `param` fields), in order."""
+    return [
+        f.name
+        for f in dataclasses.fields(config_class)
+        if field_metadata(config_class, f.name).get("param")
+    ]
+
+
+def params_of(config):
+    """`{name: value}` of a config's model hyper-parameters (see `param`)."""
+    return {name: getattr(config, name) for name in param_names(type(config))}
+
+
+def take_params(config_class, kwargs):
+    """Pops `config_class`'s hyper-parameters out of a model's `kwargs` and validates them.
+
+    Missing ones take the field's default; the values are checked by building a
+    `config_class`, so a bad value raises the `ConfigError` that `--set` gives.
+
+    Returns:
+        `{name: value}` of every hyper-parameter, in field order.
+    """
+    given = {name: kwargs.pop(name) for name in param_names(config_class) if name in kwargs}
+    return params_of(config_class(**given))
+
+
 def validate(config):
     """Checks every field's type, choices and basic ranges; raises `ConfigError`."""
     hints = typing.get_type_hints(type(config))
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
         value = _coerce(field.name, value, hints[field.name])
-        allowed = field.metadata.get("choices")
+        allowed = field_metadata(type(config), field.name).get("choices")
         if allowed and value not in allowed:
             raise ConfigError(
                 f"{field.name}: {value!r} is not one of the valid choices {', '.join(map(str, allowed))}"

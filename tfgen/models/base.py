@@ -7,15 +7,21 @@ declarations and never asks which model it has.
 import keras
 import tensorflow as tf
 
+from tfgen import config as config_lib
 from tfgen.config import SAMPLE_QUALITY_GROUPS
 
 
 class GenerativeModel(keras.Model):
     """Base class of tfgen's model families.
 
-    A family sets `config_class` (its `TrainConfig` subclass) and implements:
+    A family sets `config_class` (its `TrainConfig` subclass, whose `param` fields are
+    the model's hyper-parameters: keyword arguments of `__init__`, taken with
+    `tfgen.config.take_params`, and keys of `get_config()`) and implements:
 
-    - `from_run_config(config, info)`: builds the model for a dataset.
+    - `run_arguments(config, info, steps_per_epoch, **kwargs)`: the constructor
+      arguments besides the hyper-parameters, from the dataset (image shape,
+      labels, tokenizer) and the run (seed, strategy); it refuses a dataset the
+      family cannot model. `from_run_config` adds the config's hyper-parameters.
     - `compile_from_run_config(config, jit_compile, steps_per_epoch)`: compiles with
       its optimizers (learning rates from `tfgen.ops.schedules.learning_rate`).
     - `optimizers()`: the optimizers whose state a checkpoint must hold.
@@ -43,8 +49,36 @@ class GenerativeModel(keras.Model):
     metric_groups = SAMPLE_QUALITY_GROUPS
 
     @classmethod
-    def from_run_config(cls, config, info):
-        raise NotImplementedError(f"{cls.__name__} must implement from_run_config")
+    def from_run_config(cls, config, info, steps_per_epoch=1, **kwargs):
+        """Builds the model `config` describes for dataset `info` (inside the strategy scope).
+
+        Args:
+            config: a resolved `config_class`.
+            info: the dataset's `tfgen.data.DatasetInfo`.
+            steps_per_epoch: optimizer steps per epoch (for keys counted in epochs).
+            **kwargs: what the run directory holds besides the config (a tokenizer).
+        """
+        arguments = cls.run_arguments(config, info, steps_per_epoch, **kwargs)
+        return cls(**arguments, **config_lib.params_of(config))
+
+    @classmethod
+    def run_arguments(cls, config, info, steps_per_epoch=1, **kwargs):
+        raise NotImplementedError(f"{cls.__name__} must implement run_arguments")
+
+    def take_params(self, kwargs):
+        """Pops the hyper-parameters out of `__init__`'s `kwargs`; returns them validated.
+
+        Defaults and checks are `config_class`'s (`tfgen.config.take_params`); the
+        values are kept for `params` and `get_config()`.
+        """
+        params = config_lib.take_params(self.config_class, kwargs)
+        object.__setattr__(self, "_params", params)  # Plain values: not tracked by Keras.
+        return params
+
+    @property
+    def params(self):
+        """`{name: value}` of the hyper-parameters the model was built with."""
+        return dict(self._params)
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
         raise NotImplementedError(f"{type(self).__name__} must implement compile_from_run_config")

@@ -50,6 +50,8 @@ from tfgen.ops.noise import fold_in, per_example_normal, per_example_uniform
 _LATENT, _MIXING_LATENT, _MIXING_CHOICE, _SYNTHESIS_NOISE = 0, 10, 11, 12
 _PATH_LENGTH, _PATH_LENGTH_IMAGE_NOISE = 13, 14
 
+PL_DECAY = 0.01  # The paper's decay of the path-length target `pl_mean`.
+
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class StyleGAN(StyleControls, AdversarialModel):
@@ -58,25 +60,16 @@ class StyleGAN(StyleControls, AdversarialModel):
     Args:
         image_shape: `(resolution, resolution, channels)`; the resolution a power of
             two from 8 to 256, channels 1 or 3.
-        latent_dim: size of z.
-        w_dim: size of w.
-        mapping_layers: depth of the mapping network (8 in the paper).
-        channel_base: channels at resolution r are `min(channel_base // r, channel_max)`.
-        channel_max: the cap on channels.
-        num_classes: labels of a conditional model (0 = unconditional).
-        mbstd_group_size: group size of the discriminator's minibatch standard deviation.
-        r1_gamma: weight γ of the R1 penalty (0 disables it).
-        r1_interval: discriminator steps between R1 penalties (16 in the paper).
-        pl_weight: weight of the path-length penalty (2 in the paper; 0 disables it).
-        pl_interval: generator steps between path-length penalties (4 in the paper).
-        pl_decay: decay of the path-length target `pl_mean` (0.01 in the paper).
-        style_mixing: probability that an example's styles come from two latents.
-        ema_decay: EMA decay of the sampling generator's weights.
-        **kwargs: `AdversarialModel` options (`augment`, `seed`, `loss`) and Keras
-            `Model` arguments.
+        seed: seeds the fallback noise for data without per-example seeds.
+        **kwargs: the hyper-parameters, `StyleGANConfig`'s `param` keys (`latent_dim`,
+            `w_dim`, `mapping_layers`, `channel_base`, `channel_max`, `num_classes`,
+            `mbstd_group_size`, `r1_gamma`, `r1_interval`, `pl_weight`, `pl_interval`,
+            `style_mixing`, `ema_decay`, `augment`), with its defaults and checks; then
+            Keras `Model` arguments.
 
     Raises:
         ValueError: for an image shape that is not square with a valid resolution.
+        tfgen.config.ConfigError: for a hyper-parameter `StyleGANConfig` refuses.
 
     Example:
 
@@ -91,25 +84,8 @@ class StyleGAN(StyleControls, AdversarialModel):
     serving_default = "sample"
     tflite_endpoints = ("synthesis",)
 
-    def __init__(
-        self,
-        image_shape=(32, 32, 1),
-        latent_dim=128,
-        w_dim=128,
-        mapping_layers=8,
-        channel_base=2048,
-        channel_max=128,
-        num_classes=0,
-        mbstd_group_size=4,
-        r1_gamma=0.01,
-        r1_interval=16,
-        pl_weight=2.0,
-        pl_interval=4,
-        pl_decay=0.01,
-        style_mixing=0.9,
-        ema_decay=0.998,
-        **kwargs,
-    ):
+    def __init__(self, image_shape=(32, 32, 1), seed=0, **kwargs):
+        params = self.take_params(kwargs)
         image_shape = tuple(image_shape)
         if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
             raise ValueError(
@@ -117,27 +93,24 @@ class StyleGAN(StyleControls, AdversarialModel):
                 f"got {image_shape}; set resolution to resize or pad them"
             )
         check_resolution(image_shape[0])
-        for name, value in (("r1_interval", r1_interval), ("pl_interval", pl_interval)):
-            if value < 1:
-                raise ValueError(f"{name} must be a positive number of steps, got {value}")
-        if not 0 <= style_mixing <= 1:
-            raise ValueError(f"style_mixing is a probability in [0, 1], got {style_mixing}")
         self.image_shape = image_shape
-        self.w_dim, self.mapping_layers = w_dim, mapping_layers
-        self.channel_base, self.channel_max = channel_base, channel_max
-        self.mbstd_group_size = mbstd_group_size
-        self.lazy_r1_gamma, self.r1_interval = r1_gamma, r1_interval
-        self.pl_weight, self.pl_interval, self.pl_decay = pl_weight, pl_interval, pl_decay
-        self.style_mixing = style_mixing
+        self.w_dim, self.mapping_layers = params["w_dim"], params["mapping_layers"]
+        self.mbstd_group_size = params["mbstd_group_size"]
+        self.lazy_r1_gamma, self.r1_interval = params["r1_gamma"], params["r1_interval"]
+        self.pl_weight, self.pl_interval = params["pl_weight"], params["pl_interval"]
+        self.pl_decay = PL_DECAY
+        self.style_mixing = params["style_mixing"]
         resolution, _, channels = image_shape
+        channel_base, channel_max = params["channel_base"], params["channel_max"]
+        num_classes = params["num_classes"]
 
         def generator(name):
             return StyleGANGenerator(
-                latent_dim,
-                w_dim,
+                params["latent_dim"],
+                self.w_dim,
                 resolution,
                 channels,
-                mapping_layers,
+                self.mapping_layers,
                 channel_base,
                 channel_max,
                 num_classes,
@@ -152,16 +125,17 @@ class StyleGAN(StyleControls, AdversarialModel):
                 channel_base,
                 channel_max,
                 num_classes,
-                mbstd_group_size,
+                self.mbstd_group_size,
                 name="discriminator",
             ),
-            ema_generator=generator("ema_generator") if ema_decay else None,
-            latent_dim=latent_dim,
+            ema_generator=generator("ema_generator") if params["ema_decay"] else None,
+            latent_dim=params["latent_dim"],
             num_classes=num_classes or None,
-            ema_decay=ema_decay,
-            r1_gamma=0.0,
+            ema_decay=params["ema_decay"],
+            augment=params["augment"],
+            seed=seed,
             **kwargs,
-        )  # The base's R1 runs every step; this one is lazy.
+        )  # The base's R1 (every step) stays off: this one is lazy.
         self.pl_mean = self.add_weight(
             name="pl_mean",
             shape=(),
@@ -174,8 +148,7 @@ class StyleGAN(StyleControls, AdversarialModel):
         return super()._metric_names() + ["r1_penalty", "path_length_penalty", "path_length"]
 
     @classmethod
-    def from_run_config(cls, config, info, steps_per_epoch=1):
-        """Builds the model `config` describes for dataset `info` (inside the strategy scope)."""
+    def run_arguments(cls, config, info, steps_per_epoch=1):
         if info.modality != "image":
             raise ValueError(f"stylegan models images; dataset {info.name!r} is {info.modality}")
         if config.num_classes and config.num_classes != info.num_classes:
@@ -184,24 +157,7 @@ class StyleGAN(StyleControls, AdversarialModel):
                 f"{info.num_classes or 'no'} class labels; set num_classes to "
                 f"{info.num_classes or 0} (0 = unconditional)"
             )
-        return cls(
-            image_shape=info.shape,
-            latent_dim=config.latent_dim,
-            w_dim=config.w_dim,
-            mapping_layers=config.mapping_layers,
-            channel_base=config.channel_base,
-            channel_max=config.channel_max,
-            num_classes=config.num_classes,
-            mbstd_group_size=config.mbstd_group_size,
-            r1_gamma=config.r1_gamma,
-            r1_interval=config.r1_interval,
-            pl_weight=config.pl_weight,
-            pl_interval=config.pl_interval,
-            style_mixing=config.style_mixing,
-            ema_decay=config.ema_decay,
-            augment=config.augment,
-            seed=config.seed,
-        )
+        return {"image_shape": info.shape, "seed": config.seed}
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
         def adam():
@@ -333,21 +289,29 @@ class StyleGAN(StyleControls, AdversarialModel):
     def get_config(self):
         return {
             **super().get_config(),
-            **self.adversarial_config(),
             "image_shape": self.image_shape,
-            "w_dim": self.w_dim,
-            "mapping_layers": self.mapping_layers,
-            "channel_base": self.channel_base,
-            "channel_max": self.channel_max,
-            "num_classes": self.num_classes or 0,
-            "mbstd_group_size": self.mbstd_group_size,
-            "r1_gamma": self.lazy_r1_gamma,
-            "r1_interval": self.r1_interval,
-            "pl_weight": self.pl_weight,
-            "pl_interval": self.pl_interval,
-            "pl_decay": self.pl_decay,
-            "style_mixing": self.style_mixing,
+            "seed": self.seed,
+            **self.params,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        # Files saved before the hyper-parameters moved to StyleGANConfig also list the
+        # adversarial base's fixed options and pl_decay, at the only values they had.
+        config = dict(config)
+        for key, value in _FIXED_OPTIONS.items():
+            if key in config and config.pop(key) != value:
+                raise ValueError(f"StyleGAN's {key} is {value!r}, the file has another value")
+        return super().from_config(config)
+
+
+# What files of older versions list besides the hyper-parameters, and the values they had.
+_FIXED_OPTIONS = {
+    "loss": "non_saturating",
+    "gradient_penalty": 0.0,
+    "n_critic": 1,
+    "pl_decay": PL_DECAY,
+}
 
 
 def _gradients(tape, loss, variables):
