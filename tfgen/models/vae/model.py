@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfgen.config import SAMPLE_QUALITY_GROUPS, TrainConfig, choices
+from tfgen.config import SAMPLE_QUALITY_GROUPS, ConfigError, TrainConfig, param
 from tfgen.models.base import GenerativeModel
 from tfgen.models.vae.networks import conv_decoder, conv_encoder
 from tfgen.ops.noise import per_example_normal
@@ -30,29 +30,43 @@ LIKELIHOODS = ("bernoulli", "continuous_bernoulli")
 
 @dataclasses.dataclass
 class VAEConfig(TrainConfig):
-    """`TrainConfig` plus the VAE's own keys.
+    """`TrainConfig` plus the VAE's keys; the `param` fields are `VAE`'s arguments.
 
     Args:
-        batch_size: default 32: on a CPU an epoch costs about the same at 32 as
-            at 128, and 4x the updates reach a lower bound sooner.
-        epochs: default 20 (about 30 minutes on a 2-core CPU).
-        latent_dim: size of the latent code z.
-        beta: weight of the rate (KL) term; 1 gives the true ELBO.
-        kl_warmup_epochs: epochs over which the KL weight rises linearly from 0
-            to `beta` (0 disables warm-up).
+        dataset: MNIST with {0, 1} pixels drawn afresh every epoch, the standard
+            density-modelling benchmark.
+        batch_size: 32: on a CPU an epoch costs about the same at 32 as at 128, and
+            4x the updates reach a lower bound sooner.
+        epochs: 20; the bound still improves slowly after that (docs/vae.md).
+        latent_dim: size of the latent code z: 32 is enough for MNIST (larger codes
+            stay unused: the rate stops growing).
+        beta: weight of the rate (KL) term: 1 gives the true ELBO, a bound on
+            -log p(x) in nats.
+        kl_warmup_epochs: epochs over which the KL weight rises linearly from 0 to
+            `beta` (0 = no warm-up, not needed at this size; raise it if the
+            posterior collapses).
         likelihood: pixel distribution of the decoder: `"bernoulli"` (binary or
-            [0,1] data treated as probabilities) or `"continuous_bernoulli"`
-            (a normalized density on [0, 1]).
-        filters: filters of the first convolutional stage.
+            [0,1] data treated as probabilities; natural for binary pixels) or
+            `"continuous_bernoulli"` (a normalized density on [0, 1]).
+        filters: filters of the first convolutional stage (the second has twice as many).
     """
 
     batch_size: int = 32
     epochs: int = 20
-    latent_dim: int = 32
-    beta: float = 1.0
-    kl_warmup_epochs: int = 0
-    likelihood: str = dataclasses.field(default="bernoulli", metadata=choices(*LIKELIHOODS))
-    filters: int = 32
+    latent_dim: int = param(32)
+    beta: float = param(1.0)
+    kl_warmup_epochs: int = param(0)
+    likelihood: str = param("bernoulli", choices=LIKELIHOODS)
+    filters: int = param(32)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("latent_dim", "filters"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be a positive integer, got {getattr(self, name)}")
+        for name in ("beta", "kl_warmup_epochs"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must be >= 0, got {getattr(self, name)}")
 
 
 def _images_and_seeds(data):
@@ -70,13 +84,11 @@ class VAE(GenerativeModel):
 
     Args:
         image_shape: `(height, width, channels)`; sides divisible by 4.
-        latent_dim: size of the latent code.
-        beta: weight of the KL term.
-        likelihood: `"bernoulli"` or `"continuous_bernoulli"`.
-        filters: filters of the first convolutional stage.
-        kl_warmup_steps: optimizer steps over which the KL weight rises from 0
-            to `beta`; 0 disables warm-up.
+        steps_per_epoch: optimizer steps per epoch, the unit of `kl_warmup_epochs`.
         seed: seeds the noise when training data carry no per-example seeds.
+        **kwargs: the hyper-parameters, `VAEConfig`'s `param` keys (`latent_dim`,
+            `beta`, `kl_warmup_epochs`, `likelihood`, `filters`), with its defaults
+            and checks; then Keras `Model` arguments.
 
     Example:
 
@@ -93,29 +105,18 @@ class VAE(GenerativeModel):
     # The likelihood bound needs `encode`, `decode` and `prior`, which only a VAE has.
     metric_groups = (*SAMPLE_QUALITY_GROUPS, "nll")
 
-    def __init__(
-        self,
-        image_shape=(28, 28, 1),
-        latent_dim=32,
-        beta=1.0,
-        likelihood="bernoulli",
-        filters=32,
-        kl_warmup_steps=0,
-        seed=0,
-        **kwargs,
-    ):
+    def __init__(self, image_shape=(28, 28, 1), steps_per_epoch=1, seed=0, **kwargs):
+        params = self.take_params(kwargs)
         super().__init__(**kwargs)
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood {likelihood!r} is not one of {', '.join(LIKELIHOODS)}")
         self.image_shape = tuple(image_shape)
-        self.latent_dim = latent_dim
-        self.beta = beta
-        self.likelihood = likelihood
-        self.filters = filters
-        self.kl_warmup_steps = kl_warmup_steps
+        self.latent_dim = params["latent_dim"]
+        self.beta = params["beta"]
+        self.likelihood = params["likelihood"]
+        self.steps_per_epoch = steps_per_epoch
+        self.kl_warmup_steps = params["kl_warmup_epochs"] * steps_per_epoch
         self.seed = seed
-        self.encoder = conv_encoder(self.image_shape, 2 * latent_dim, filters)
-        self.decoder = conv_decoder(latent_dim, self.image_shape, filters)
+        self.encoder = conv_encoder(self.image_shape, 2 * self.latent_dim, params["filters"])
+        self.decoder = conv_decoder(self.latent_dim, self.image_shape, params["filters"])
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.distortion_tracker = keras.metrics.Mean(name="distortion")
@@ -123,8 +124,7 @@ class VAE(GenerativeModel):
         self.built = True
 
     @classmethod
-    def from_run_config(cls, config, info, steps_per_epoch=1):
-        """Builds the VAE that `config` describes for the dataset `info`."""
+    def run_arguments(cls, config, info, steps_per_epoch=1):
         if info.modality != "image":
             raise ValueError(f"the VAE models images; dataset {info.name!r} is {info.modality}")
         if None in info.shape:
@@ -132,15 +132,7 @@ class VAE(GenerativeModel):
                 f"the VAE needs images of one fixed size; {info.name!r} has images "
                 f"shaped {info.shape} (None = varies)"
             )
-        return cls(
-            image_shape=info.shape,
-            latent_dim=config.latent_dim,
-            beta=config.beta,
-            likelihood=config.likelihood,
-            filters=config.filters,
-            kl_warmup_steps=config.kl_warmup_epochs * steps_per_epoch,
-            seed=config.seed,
-        )
+        return {"image_shape": info.shape, "steps_per_epoch": steps_per_epoch, "seed": config.seed}
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
         optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch))
@@ -284,10 +276,15 @@ class VAE(GenerativeModel):
         return {
             **super().get_config(),
             "image_shape": self.image_shape,
-            "latent_dim": self.latent_dim,
-            "beta": self.beta,
-            "likelihood": self.likelihood,
-            "filters": self.filters,
-            "kl_warmup_steps": self.kl_warmup_steps,
+            "steps_per_epoch": self.steps_per_epoch,
             "seed": self.seed,
+            **self.params,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "kl_warmup_steps" in config:  # Saved before the warm-up was counted in epochs.
+            steps = config.pop("kl_warmup_steps")
+            config.update(kl_warmup_epochs=1 if steps else 0, steps_per_epoch=max(steps, 1))
+        return super().from_config(config)
