@@ -14,7 +14,7 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
-from test_training import tiny_config, write_npz
+from support import tiny_config, write_npz
 
 from tfgen import config as config_lib
 from tfgen import data as data_lib
@@ -280,7 +280,7 @@ class ProjectCliTest(tf.test.TestCase):
             self.assertIn(message, stderr)
 
     def test_a_run_that_is_not_a_stylegan(self):
-        config = tiny_config(self.npz)
+        config = tiny_config("vae", self.npz)
         _, info = data_lib.load(config.dataset, "train")
         run_dir = make_run(self.tmp / "vae", config, info)
         code, _, stderr = call(project.main, "--run", run_dir, "--image", self.gray28)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import tensorflow as tf
-from test_training import tiny_config, write_npz
+from support import tiny_config, write_npz
 
 from tfgen import training
 
@@ -28,7 +28,7 @@ def run_sample(*args):
 class SampleCliTest(tf.test.TestCase):
     def test_writes_a_seeded_grid(self):
         tmp = Path(self.create_tempdir().full_path)
-        training.train(tiny_config(write_npz(tmp), epochs=1), run_dir=tmp / "run", verbose=0)
+        training.train(tiny_config("vae", write_npz(tmp), epochs=1), run_dir=tmp / "run", verbose=0)
         result = run_sample("--run", str(tmp / "run"), "--num", "9", "--seed", "5")
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         png = tmp / "run" / "samples-seed5.png"

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
+from support import assert_config_round_trip
 
 from tfgen import samplers
 from tfgen.samplers import BeamSampler, GreedySampler, TemperatureSampler, TopKSampler, TopPSampler
@@ -426,8 +427,7 @@ class RegistryTest(tf.test.TestCase):
             BeamSampler(num_beams=3, length_penalty=0.6, return_all_beams=True),
         ):
             with self.subTest(repr(sampler)):
-                config = sampler.get_config()
-                self.assertEqual(type(sampler).from_config(config).get_config(), config)
+                config = assert_config_round_trip(self, sampler).get_config()
                 rebuilt = samplers.get({"name": sampler.name, **config})
                 self.assertIsInstance(rebuilt, type(sampler))
                 self.assertEqual(rebuilt.get_config(), config)

@@ -8,51 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from support import tiny_config, write_corpus
 from tensorboard.backend.event_processing import event_accumulator
 
-from tfgen import config as config_lib
-from tfgen import models, runs, text, training
+from tfgen import runs, text, training
 from tfgen.training import run_data as training_data
 
 REPO = Path(__file__).resolve().parents[1]
-WORDS = (
-    "to be or not that is the question whether tis nobler in mind suffer slings arrows "
-    "outrageous fortune take arms against sea troubles"
-).split()
-
-
-def write_corpus(directory, words=6000, seed=0):
-    """A small text file of speeches: `NAME:` lines followed by random words."""
-    rng = np.random.default_rng(seed)
-    lines = []
-    for _ in range(words // 12):
-        lines.append(f"{rng.choice(['ROMEO', 'JULIET', 'HAMLET'])}:")
-        lines.append(" ".join(rng.choice(WORDS, 12)) + ".")
-    path = Path(directory) / "corpus.txt"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def tiny_config(corpus, model="gpt", **overrides):
-    values = dict(
-        dataset=f"text:{corpus}",
-        batch_size=4,
-        epochs=2,
-        steps_per_epoch=3,
-        validation_steps=2,
-        context_length=16,
-        warmup_steps=2,
-        sample_tokens=20,
-        seed=5,
-        sampler="top_k",
-    )
-    sizes = {
-        "gpt": dict(n_layer=1, n_head=2, n_embd=8),
-        "char_lstm": dict(embedding_dim=4, units=8, num_layers=1),
-    }[model]
-    return config_lib.resolve(
-        models.get(model).config_class, {"model": model, **values, **sizes, **overrides}
-    )
 
 
 def run_cli(module, *args):
@@ -75,7 +37,7 @@ class TextTrainingTest(tf.test.TestCase):
 
     def train(self, name, model="gpt", **overrides):
         return training.train(
-            tiny_config(self.corpus, model, **overrides), run_dir=self.tmp / name, verbose=0
+            tiny_config(model, self.corpus, **overrides), run_dir=self.tmp / name, verbose=0
         )
 
     def test_resume_after_one_epoch_equals_uninterrupted_run(self):
@@ -91,7 +53,7 @@ class TextTrainingTest(tf.test.TestCase):
 
     def test_run_dir_holds_tokenizer_text_samples_and_summaries(self):
         config = tiny_config(
-            self.corpus, "char_lstm", tokenizer="subword", vocab_size=200, best_metric="val_loss"
+            "char_lstm", self.corpus, tokenizer="subword", vocab_size=200, best_metric="val_loss"
         )
         run = self.tmp / "run"
         result = training.train(config, run_dir=run, verbose=0)

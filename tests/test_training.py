@@ -12,40 +12,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from support import set_args, tiny_config, write_npz
 from tensorboard.backend.event_processing import event_accumulator
 
 from tfgen import config as config_lib
 from tfgen import runs, training
-from tfgen.models import VAE, VAEConfig
+from tfgen.models import VAE
 from tfgen.runs.callbacks import EpochCheckpoint
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def write_npz(directory, train=64, test=16, size=8, seed=0):
-    rng = np.random.default_rng(seed)
-    path = Path(directory) / "tiny.npz"
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
-        x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8),
-    )
-    return path
-
-
-def tiny_config(npz, **overrides):
-    values = dict(
-        dataset=f"npz:{npz}",
-        batch_size=8,
-        epochs=2,
-        steps_per_epoch=2,
-        latent_dim=2,
-        filters=2,
-        sample_grid_size=2,
-        seed=3,
-        lr_schedule="constant",
-    )
-    return config_lib.resolve(VAEConfig, {**values, **overrides})
 
 
 def weights(model):
@@ -60,7 +35,7 @@ class TrainTest(tf.test.TestCase):
 
     def train(self, name, **overrides):
         return training.train(
-            tiny_config(self.npz, **overrides), run_dir=self.tmp / name, verbose=0
+            tiny_config("vae", self.npz, **overrides), run_dir=self.tmp / name, verbose=0
         )
 
     def test_two_replicas_make_the_same_update_as_one(self):
@@ -226,9 +201,7 @@ class InterruptTest(tf.test.TestCase):
             str(run_dir),
             "--quiet",
         ]
-        for key, value in tiny_config(npz, **settings).__dict__.items():
-            if value is not None:
-                args += ["--set", f"{key}={value}"]
+        args += set_args(tiny_config("vae", npz, **settings).__dict__)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         # A background job inherits SIGINT as ignored; give the child the default, as a terminal would.
         process = subprocess.Popen(
@@ -262,6 +235,8 @@ class InterruptTest(tf.test.TestCase):
         self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
         model, _, _, epoch = runs.load(run_dir)
         self.assertEqual(epoch, 3)
-        straight = training.train(tiny_config(npz, **settings), run_dir=tmp / "straight", verbose=0)
+        straight = training.train(
+            tiny_config("vae", npz, **settings), run_dir=tmp / "straight", verbose=0
+        )
         for a, b in zip(weights(straight.model), weights(model)):
             self.assertAllClose(a, b, rtol=1e-6, atol=1e-7)

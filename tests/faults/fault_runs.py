@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import support
 import tensorflow as tf
 
 from tfgen import config as config_lib
@@ -36,16 +36,9 @@ SETTINGS = {
 }
 
 
-def write_npz(directory, train=400, test=16, size=8, seed=0):
-    """An `npz:` dataset of random 8x8 grayscale images."""
-    rng = np.random.default_rng(seed)
-    path = Path(directory) / "tiny.npz"
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
-        x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8),
-    )
-    return path
+def write_npz(directory, train=400, **kwargs):
+    """`support.write_npz` with enough training images for an epoch of 40 steps of 8."""
+    return support.write_npz(directory, train=train, **kwargs)
 
 
 def settings(model, npz, **overrides):
@@ -70,9 +63,7 @@ def fit_args(model, npz, run_dir, **overrides):
         str(run_dir),
         "--quiet",
     ]
-    for key, value in settings(model, npz, **overrides).items():
-        args += ["--set", f"{key}={value}"]
-    return args
+    return args + support.set_args(settings(model, npz, **overrides))
 
 
 def start(args, preexec_fn=None):

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import fault_runs
 import tensorflow as tf
-from test_text_training import tiny_config as tiny_text_config
-from test_text_training import write_corpus
+from support import tiny_config, write_corpus
 
 from tfgen import training
 from tfgen.runs.checkpoints import checkpoint_number
@@ -59,9 +58,7 @@ class MidEpochResumeTest(tf.test.TestCase):
             self.assertAllClose(values, finished.history[key][-1:], rtol=1e-6, msg=key)
 
     def test_language_model_windows(self):
-        config = tiny_text_config(
-            write_corpus(self.tmp), "gpt", steps_per_epoch=5, backup_every_steps=3
-        )
+        config = tiny_config("gpt", write_corpus(self.tmp), steps_per_epoch=5, backup_every_steps=3)
         self.assert_resume_from_backup_repeats_the_run(config, steps=5)
 
     def test_vae_on_two_replicas(self):

@@ -12,6 +12,7 @@ import os
 import keras
 import numpy as np
 import tensorflow as tf
+from support import assert_config_round_trip, save_and_load
 
 from tfgen import config as config_lib
 from tfgen.data.info import DatasetInfo
@@ -202,17 +203,14 @@ class LanguageModelContract:
 
     def test_get_config_round_trip(self):
         model = self.tiny_model(dropout=0.2, seed=7)
-        config = model.get_config()
-        self.assertEqual(self.model_class.from_config(config).get_config(), config)
+        config = assert_config_round_trip(self, model).get_config()
         self.assertEqual({k: config[k] for k in self.config_keys}, self.config_keys)
 
     def test_saved_model_gives_the_same_logits_and_tokens(self):
         model = self.tiny_model()
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         model.build_optimizers()
-        path = os.path.join(self.get_temp_dir(), "model.keras")
-        model.save(path)
-        loaded = keras.models.load_model(path)
+        loaded = save_and_load(model, self.get_temp_dir())
         self.assertIsInstance(loaded, self.model_class)
         tokens = tf.constant([[3, 4, 5, 1, 2, 9]])
         self.assertAllEqual(model(tokens), loaded(tokens))

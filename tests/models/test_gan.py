@@ -5,6 +5,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from support import assert_config_round_trip, save_and_load, tiny_config, write_npz
 from tensorboard.backend.event_processing import event_accumulator
 
 from tfgen import config as config_lib
@@ -16,35 +17,6 @@ from tfgen.models.gan.networks import DCGANDiscriminator, DCGANGenerator
 from tfgen.utils.images import grid as tfgen_grid
 
 NUM_CLASSES = 3
-
-
-def write_labelled_npz(directory, train=64, test=16, size=8, seed=0):
-    rng = np.random.default_rng(seed)
-    path = Path(directory) / "labelled.npz"
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (train, size, size), dtype=np.uint8),
-        y_train=rng.integers(0, NUM_CLASSES, train),
-        y_test=rng.integers(0, NUM_CLASSES, test),
-        x_test=rng.integers(0, 256, (test, size, size), dtype=np.uint8),
-    )
-    return path
-
-
-def tiny_config(model, npz, **overrides):
-    values = dict(
-        model=model,
-        dataset=f"npz:{npz}",
-        batch_size=8,
-        epochs=2,
-        steps_per_epoch=2,
-        validation_steps=1,
-        latent_dim=4,
-        filters=2,
-        sample_grid_size=2,
-        seed=3,
-    )
-    return config_lib.resolve(models.get(model).config_class, {**values, **overrides})
 
 
 def all_weights(model):
@@ -87,8 +59,7 @@ class NetworksTest(tf.test.TestCase):
             DCGANGenerator(4, (8, 12, 3), 2, num_classes=3),
             DCGANDiscriminator((8, 12, 3), 2, 0.1, spectral_norm=True, num_classes=3),
         ):
-            clone = type(layer).from_config(layer.get_config())
-            self.assertEqual(clone.get_config(), layer.get_config())
+            assert_config_round_trip(self, layer)
 
     def test_image_sides_must_divide_by_four(self):
         with self.assertRaisesRegex(ValueError, "divisible by 4"):
@@ -191,9 +162,7 @@ class TrainStepTest(tf.test.TestCase):
     def test_save_and_load_keep_generation(self):
         gan = tiny_gan(ConditionalGAN, num_classes=NUM_CLASSES, spectral_norm=True)
         gan.train_on_batch(tiny_batch(labelled=True))
-        path = Path(self.get_temp_dir()) / "cgan.keras"
-        gan.save(path)
-        loaded = keras.models.load_model(path)
+        loaded = save_and_load(gan, self.get_temp_dir(), "cgan.keras")
         self.assertIsInstance(loaded, ConditionalGAN)
         self.assertAllClose(loaded.sample_images(6, seed=1), gan.sample_images(6, seed=1))
         loaded.train_on_batch(tiny_batch(labelled=True))  # Compiled again from the saved config.
@@ -239,7 +208,7 @@ class GANRunTest(tf.test.TestCase):
     def setUp(self):
         super().setUp()
         self.tmp = Path(self.create_tempdir().full_path)
-        self.npz = write_labelled_npz(self.tmp)
+        self.npz = write_npz(self.tmp, num_classes=NUM_CLASSES)
 
     def train(self, model, name, **overrides):
         return training.train(

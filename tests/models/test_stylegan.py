@@ -5,6 +5,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from support import save_and_load
 
 from tfgen import config as config_lib
 from tfgen import models, runs, training
@@ -165,9 +166,7 @@ class SavingTest(tf.test.TestCase):
     def test_keras_file_round_trip(self):
         gan = tiny_stylegan(num_classes=2)
         gan.ema_generator.mapping.w_avg.assign([0.5, -0.5, 1.0, 0.0])  # As if trained.
-        path = Path(self.get_temp_dir()) / "stylegan.keras"
-        gan.save(path)
-        loaded = keras.models.load_model(path)
+        loaded = save_and_load(gan, self.get_temp_dir(), "stylegan.keras")
         self.assertIsInstance(loaded, StyleGAN)
         self.assertEqual(loaded.get_config(), gan.get_config())
         self.assertAllClose(loaded.ema_generator.mapping.w_avg, gan.ema_generator.mapping.w_avg)

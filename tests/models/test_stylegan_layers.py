@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import tensorflow as tf
+from support import assert_config_round_trip
 
 from tfgen.models.stylegan import (
     EqualizedConv2D,
@@ -20,12 +21,6 @@ from tfgen.models.stylegan import (
     ToRGB,
 )
 from tfgen.models.stylegan.generator import num_style_inputs
-
-
-def round_trip(test, layer):
-    clone = type(layer).from_config(layer.get_config())
-    test.assertEqual(clone.get_config(), layer.get_config())
-    return clone
 
 
 class ConfigRoundTripTest(tf.test.TestCase):
@@ -45,7 +40,7 @@ class ConfigRoundTripTest(tf.test.TestCase):
             StyleGANDiscriminator(8, 3, 32, 8, num_classes=2, mbstd_group_size=2),
         ):
             with self.subTest(layer=type(layer).__name__):
-                round_trip(self, layer)
+                assert_config_round_trip(self, layer)
 
 
 class EqualizedTest(tf.test.TestCase):

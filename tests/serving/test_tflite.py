@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
+from support import tiny_config, write_npz
 
 from tfgen import config as config_lib
 from tfgen import serving, training
@@ -137,35 +138,17 @@ class TFLiteTest(tf.test.TestCase):
         self.assertNotAllClose(a["z"], serving.random_inputs(specs, batch_size=6, seed=1)["z"])
 
 
-def write_npz(directory, size=8):
-    rng = np.random.default_rng(0)
-    path = Path(directory) / "tiny.npz"
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (32, size, size), dtype=np.uint8),
-        x_test=rng.integers(0, 256, (16, size, size), dtype=np.uint8),
-    )
-    return path
-
-
 def train_tiny_run(test_class, prefix):
     """`(tmp_dir, run_dir, model)`: a one-epoch, two-step VAE run in a temporary directory
     that is removed after `test_class`'s tests."""
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     test_class.addClassCleanup(shutil.rmtree, tmp, ignore_errors=True)
-    config = config_lib.resolve(
-        VAEConfig,
-        dict(
-            dataset=f"npz:{write_npz(tmp)}",
-            batch_size=8,
-            epochs=1,
-            steps_per_epoch=2,
-            validation_steps=1,
-            latent_dim=2,
-            filters=2,
-            sample_grid_size=2,
-            seed=3,
-        ),
+    config = tiny_config(
+        "vae",
+        write_npz(tmp, train=32),
+        epochs=1,
+        validation_steps=1,
+        lr_schedule=config_lib.resolve(VAEConfig).lr_schedule,  # The family's default.
     )
     run_dir = tmp / "vae-tiny"
     return tmp, run_dir, training.train(config, run_dir=run_dir, verbose=0).model
