@@ -181,7 +181,7 @@ class FitCliTest(tf.test.TestCase):
 # Hyper-parameters ---------------------------------------------------------------------
 
 # Families whose model takes its hyper-parameters from its config class.
-PARAM_FAMILIES = ("stylegan", "vae")
+PARAM_FAMILIES = ("cgan", "dcgan", "stylegan", "vae", "wgan_gp")
 # Small sizes, so that every family builds in a moment; the other hyper-parameters get
 # a non-default value by `_non_default`.
 TINY = {

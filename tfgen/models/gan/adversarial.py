@@ -41,13 +41,16 @@ def unpack(data):
 class AdversarialModel(GenerativeModel):
     """A generator and a discriminator trained against each other.
 
-    Subclasses build the two networks and pass them in; this class owns the
-    training step, the metrics, the EMA generator, sampling and export.
+    Subclasses build the two networks and pass them in, with their hyper-parameters
+    (validated by the family's config class; the defaults here turn an option off);
+    this class owns the training step, the metrics, the EMA generator, sampling and
+    export.
 
     Args:
         generator: a model `(z, labels=None, training) -> images in [-1, 1]`.
         discriminator: a model `(images, labels=None, seeds=None, training) -> logits [batch]`.
         latent_dim: size of z.
+        ema_generator: a copy of the generator's architecture for the EMA weights, or `None`.
         loss: name in `tfgen.models.gan.losses.LOSSES` (e.g. `"non_saturating"`, `"wasserstein"`).
         gradient_penalty: weight λ of the WGAN-GP gradient penalty (0 disables it).
         r1_gamma: weight γ of the R1 penalty on real images, applied as γ/2·‖∇D(x)‖² (0 disables it).
@@ -66,23 +69,19 @@ class AdversarialModel(GenerativeModel):
         self,
         generator,
         discriminator,
+        latent_dim,
         ema_generator=None,
-        latent_dim=100,
+        ema_decay=0.0,
         loss="non_saturating",
         gradient_penalty=0.0,
         r1_gamma=0.0,
         n_critic=1,
-        ema_decay=0.999,
         augment="",
         num_classes=None,
         seed=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be at least 1, got {n_critic}")
-        if not 0 <= ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         self.generator = generator
         self.discriminator = discriminator
         self.ema_generator = ema_generator if ema_decay else None
@@ -415,19 +414,6 @@ class AdversarialModel(GenerativeModel):
     def call(self, z, labels=None, training=False):
         """Generated images in [0, 1] for latent codes `z` (and labels)."""
         return self.generate(z, labels)
-
-    def adversarial_config(self):
-        """The constructor arguments this base class owns, for subclasses' `get_config`."""
-        return {
-            "latent_dim": self.latent_dim,
-            "loss": self.adversarial_loss.name,
-            "gradient_penalty": self.gradient_penalty_weight,
-            "r1_gamma": self.r1_gamma,
-            "n_critic": self.n_critic,
-            "ema_decay": self.ema_decay,
-            "augment": ",".join(self.augment_policy),
-            "seed": self.seed,
-        }
 
 
 def _add_gradients(gradients, extra):

@@ -9,7 +9,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from tfgen.config import ConfigError, TrainConfig, choices
+from tfgen.config import ConfigError, TrainConfig, param
 from tfgen.models.gan import losses
 from tfgen.models.gan.adversarial import AdversarialModel
 from tfgen.models.gan.augment import parse_policy
@@ -20,22 +20,37 @@ from tfgen.ops.schedules import learning_rate
 
 @dataclasses.dataclass
 class DCGANConfig(TrainConfig):
-    """`TrainConfig` plus the keys of every DCGAN-style model (see configs/dcgan_mnist.yaml).
+    """`TrainConfig` plus the keys of every DCGAN-style model; the `param` fields are
+    `DCGAN`'s arguments. The defaults are the TensorFlow DCGAN tutorial's
+    (tensorflow.org/tutorials/generative/dcgan).
 
     Args:
-        d_learning_rate: the discriminator's learning rate; `None` = `learning_rate`.
-        beta_1: Adam's first-moment decay, both optimizers.
-        beta_2: Adam's second-moment decay, both optimizers.
-        latent_dim: size of z.
-        filters: width of the networks (64 = the tutorial's).
-        dropout: dropout rate in the discriminator.
-        spectral_norm: spectral normalization of the discriminator's weights.
-        loss: adversarial loss, a name in `tfgen.models.gan.losses.LOSSES`.
+        dataset: grayscale MNIST digits (pixels scaled to [-1, 1] inside the model).
+        batch_size: the tutorial's 256.
+        epochs: 10 (the tutorial runs 50; digits are formed well before, docs/gans.md).
+        validation_steps: D and G losses on 4 test batches: enough to spot an
+            overfitting D.
+        learning_rate: the tutorial's Adam(1e-4), for the generator.
+        lr_schedule: constant, as GANs are usually trained.
+        d_learning_rate: the discriminator's learning rate; `None` = `learning_rate`
+            (the tutorial's choice).
+        beta_1: Adam's first-moment decay, both optimizers (Adam's default, as the tutorial).
+        beta_2: Adam's second-moment decay, both optimizers (Adam's default).
+        latent_dim: size of z: the tutorial's 100.
+        filters: width of the networks: 64, the tutorial's (generator 256-128-64,
+            discriminator 64-128).
+        dropout: dropout rate in the discriminator: the tutorial's 0.3.
+        spectral_norm: spectral normalization of the discriminator's weights (off, as
+            the tutorial; it stabilizes a stronger discriminator).
+        loss: adversarial loss, a name in `tfgen.models.gan.losses.LOSSES`: the
+            tutorial's `non_saturating` (BCE from logits, -log D(G(z)) for G).
         gradient_penalty: WGAN-GP penalty weight λ (0 = off).
-        r1_gamma: R1 penalty weight γ on real images (0 = off).
-        n_critic: discriminator steps per generator step.
-        ema_decay: EMA decay of the generator weights used for samples (0 = off).
-        augment: DiffAugment policy, e.g. `"color,translation,cutout"` (empty = off).
+        r1_gamma: R1 penalty weight γ on real images (0 = off; try 0.1-10 if D overfits).
+        n_critic: discriminator steps per generator step (1, as the tutorial).
+        ema_decay: EMA decay of the generator weights used for samples and exports
+            (0 = off); ramped up early, it gives smoother digits.
+        augment: DiffAugment policy, e.g. `"color,translation,cutout"` (empty = off:
+            60,000 images are plenty; use it for small datasets).
         precision: Keras dtype policy of the networks: `"float32"`, or
             `"mixed_bfloat16"` (float32 weights, bfloat16 math: faster on CPUs
             with AVX512-BF16/AMX and on GPUs; see benchmarks/gan_throughput.py).
@@ -47,21 +62,21 @@ class DCGANConfig(TrainConfig):
     epochs: int = 10
     validation_steps: int | None = 4
     learning_rate: float = 1e-4
-    lr_schedule: str = dataclasses.field(default="constant", metadata=choices("constant", "cosine"))
+    lr_schedule: str = "constant"
     d_learning_rate: float | None = None
     beta_1: float = 0.9
     beta_2: float = 0.999
-    latent_dim: int = 100
-    filters: int = 64
-    dropout: float = 0.3
-    spectral_norm: bool = False
-    loss: str = dataclasses.field(default="non_saturating", metadata=choices(*losses.names()))
-    gradient_penalty: float = 0.0
-    r1_gamma: float = 0.0
-    n_critic: int = 1
-    ema_decay: float = 0.999
-    augment: str = ""
-    precision: str = dataclasses.field(default="float32", metadata=choices(*PRECISIONS))
+    latent_dim: int = param(100)
+    filters: int = param(64)
+    dropout: float = param(0.3)
+    spectral_norm: bool = param(False)
+    loss: str = param("non_saturating", choices=losses.names())
+    gradient_penalty: float = param(0.0)
+    r1_gamma: float = param(0.0)
+    n_critic: int = param(1)
+    ema_decay: float = param(0.999)
+    augment: str = param("")
+    precision: str = param("float32", choices=PRECISIONS)
 
     def __post_init__(self):
         super().__post_init__()
@@ -93,15 +108,14 @@ class DCGAN(AdversarialModel):
 
     Args:
         image_shape: `(height, width, channels)` of the data; sides divisible by 4.
-        latent_dim: size of z.
-        filters: network width (64 = the tutorial's).
-        dropout: dropout rate in the discriminator.
-        spectral_norm: spectral normalization in the discriminator.
         num_classes: labels of a class-conditional model (see `ConditionalGAN`), or `None`.
         synchronized_batch_norm: global-batch statistics under a strategy.
-        precision: dtype policy of the networks (`tfgen.ops.precision.PRECISIONS`).
-        **kwargs: `AdversarialModel` options (`loss`, `gradient_penalty`, `r1_gamma`,
-            `n_critic`, `ema_decay`, `augment`, `seed`) and Keras `Model` arguments.
+        seed: seeds the fallback noise for data without per-example seeds.
+        **kwargs: the hyper-parameters, the `param` keys of the family's config
+            (`DCGANConfig`, `WGANGPConfig`, `CGANConfig`: `latent_dim`, `filters`,
+            `dropout`, `spectral_norm`, `loss`, `gradient_penalty`, `r1_gamma`,
+            `n_critic`, `ema_decay`, `augment`, `precision`), with its defaults and
+            checks; then Keras `Model` arguments.
 
     Example:
 
@@ -120,66 +134,60 @@ class DCGAN(AdversarialModel):
     def __init__(
         self,
         image_shape=(28, 28, 1),
-        latent_dim=100,
-        filters=64,
-        dropout=0.3,
-        spectral_norm=False,
         num_classes=None,
         synchronized_batch_norm=False,
-        precision="float32",
+        seed=0,
         **kwargs,
     ):
+        params = self.take_params(kwargs)
         check_image_shape(image_shape)
-        self.precision = precision
         self.image_shape = tuple(image_shape)
-        self.filters = filters
-        self.dropout = dropout
-        self.spectral_norm = spectral_norm
         self.synchronized_batch_norm = synchronized_batch_norm
+        latent_dim, filters = params["latent_dim"], params["filters"]
 
         def generator(name):
             return DCGANGenerator(
                 latent_dim, image_shape, filters, num_classes, synchronized_batch_norm, name=name
             )
 
-        with dtype_policy(precision):
+        with dtype_policy(params["precision"]):
             networks = dict(
                 generator=generator("generator"),
                 discriminator=DCGANDiscriminator(
-                    image_shape, filters, dropout, spectral_norm, num_classes, name="discriminator"
+                    image_shape,
+                    filters,
+                    params["dropout"],
+                    params["spectral_norm"],
+                    num_classes,
+                    name="discriminator",
                 ),
-                ema_generator=(
-                    generator("ema_generator") if kwargs.get("ema_decay", 0.999) else None
-                ),
+                ema_generator=generator("ema_generator") if params["ema_decay"] else None,
             )
-        super().__init__(**networks, latent_dim=latent_dim, num_classes=num_classes, **kwargs)
+        super().__init__(
+            **networks,
+            latent_dim=latent_dim,
+            loss=params["loss"],
+            gradient_penalty=params["gradient_penalty"],
+            r1_gamma=params["r1_gamma"],
+            n_critic=params["n_critic"],
+            ema_decay=params["ema_decay"],
+            augment=params["augment"],
+            num_classes=num_classes,
+            seed=seed,
+            **kwargs,
+        )
 
     @classmethod
-    def from_run_config(cls, config, info, steps_per_epoch=1):
-        """Builds the model `config` describes for the dataset `info` (inside the strategy scope)."""
+    def run_arguments(cls, config, info, steps_per_epoch=1):
         if info.modality != "image":
             raise ValueError(
                 f"{config.model} models images; dataset {info.name!r} is {info.modality}"
             )
-        return cls(image_shape=info.shape, **cls.constructor_args(config, info))
-
-    @classmethod
-    def constructor_args(cls, config, info):
-        return dict(
-            latent_dim=config.latent_dim,
-            filters=config.filters,
-            dropout=config.dropout,
-            spectral_norm=config.spectral_norm,
-            loss=config.loss,
-            gradient_penalty=config.gradient_penalty,
-            r1_gamma=config.r1_gamma,
-            n_critic=config.n_critic,
-            ema_decay=config.ema_decay,
-            augment=config.augment,
-            seed=config.seed,
-            precision=config.precision,
-            synchronized_batch_norm=tf.distribute.get_strategy().num_replicas_in_sync > 1,
-        )
+        return {
+            "image_shape": info.shape,
+            "seed": config.seed,
+            "synchronized_batch_norm": tf.distribute.get_strategy().num_replicas_in_sync > 1,
+        }
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
         d_config = dataclasses.replace(
@@ -198,12 +206,9 @@ class DCGAN(AdversarialModel):
     def get_config(self):
         return {
             **super().get_config(),
-            **self.adversarial_config(),
             "image_shape": self.image_shape,
-            "filters": self.filters,
-            "dropout": self.dropout,
-            "spectral_norm": self.spectral_norm,
             "num_classes": self.num_classes,
             "synchronized_batch_norm": self.synchronized_batch_norm,
-            "precision": self.precision,
+            "seed": self.seed,
+            **self.params,
         }
