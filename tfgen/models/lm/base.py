@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from tfgen import samplers
-from tfgen.config import TrainConfig, choices
+from tfgen.config import ConfigError, TrainConfig, choices, param
 from tfgen.models.base import GenerativeModel
 from tfgen.models.lm import decoding as lm_decoding
 from tfgen.ops.schedules import learning_rate
@@ -34,30 +34,40 @@ TOKENIZER_KINDS = ("char", "subword")
 
 @dataclasses.dataclass
 class LMConfig(TrainConfig):
-    """`TrainConfig` plus the keys every language model shares.
+    """`TrainConfig` plus the keys every language model shares (defaults: nanoGPT's CPU
+    "baby" run of config/train_shakespeare_char.py); `context_length` and `dropout`
+    are the model's arguments (`param`).
 
     Args:
-        dataset: default `"shakespeare"`.
+        dataset: the complete works of Shakespeare; 3 whole plays held out for
+            validation, 3 for test.
+        batch_size: windows per batch (nanoGPT's CPU "baby" run uses 12).
+        epochs: 8 epochs of `steps_per_epoch`: 2000 iterations, as nanoGPT's baby run.
         steps_per_epoch: batches between evaluations, samples and checkpoints
             (with `window_stride: 1` a full pass would be millions of batches).
-        batch_size: windows per batch (nanoGPT's CPU "baby" run uses 12).
         context_length: tokens per training window; the longest prompt, and for
             a Transformer the longest prompt + generated text.
-        tokenizer: `"char"` (one id per character) or `"subword"` (WordPiece).
+        tokenizer: `"char"` (one id per character: bits per token = bits per
+            character) or `"subword"` (WordPiece).
         vocab_size: target vocabulary size of the subword tokenizer (ignored for char).
-        dropout: dropout rate inside the network while training.
+        dropout: dropout rate inside the network while training: 0, as nanoGPT's baby
+            run (2000 iterations see a fraction of the corpus).
         weight_decay: decoupled weight decay of AdamW (Loshchilov & Hutter 2019),
-            applied to weight matrices and embeddings (not biases or norms), as nanoGPT.
+            applied to weight matrices and embeddings (not biases or norms), as
+            nanoGPT (0.1).
         beta_2: AdamW's second-moment decay (0.99 suits small batches, as in nanoGPT).
-        clip_norm: gradients are rescaled so their global norm is at most this;
-            `None` turns clipping off.
-        warmup_steps: linear learning-rate warm-up steps before the cosine decay.
-        min_learning_rate: where the cosine decay ends.
+        clip_norm: gradients are rescaled so their global norm is at most this
+            (nanoGPT's `grad_clip`); `None` turns clipping off.
+        warmup_steps: linear learning-rate warm-up steps before the cosine decay
+            (nanoGPT's `warmup_iters`).
+        min_learning_rate: where the cosine decay ends (nanoGPT's `min_lr`,
+            `learning_rate / 10`).
         window_stride: tokens between training-window starts: 1 (every start,
             drawn in a seeded random order, as nanoGPT samples) or `None` for
             `context_length` (each token a target once per full pass).
         sampler: sampler of the text written each epoch (`tfgen.samplers.names()`).
-        temperature: temperature of that sampler.
+        temperature: temperature of that sampler: 0.8, slightly sharper than the
+            model, fewer misspellings.
         sample_prompt: prompt of the text written each epoch.
         sample_tokens: tokens generated after it.
     """
@@ -66,10 +76,10 @@ class LMConfig(TrainConfig):
     batch_size: int = 32
     epochs: int = 8
     steps_per_epoch: int | None = 250
-    context_length: int = 64
+    context_length: int = param(64)
     tokenizer: str = dataclasses.field(default="char", metadata=choices(*TOKENIZER_KINDS))
     vocab_size: int = 1000
-    dropout: float = 0.0
+    dropout: float = param(0.0)
     weight_decay: float = 0.1
     beta_2: float = 0.99
     clip_norm: float | None = 1.0
@@ -81,6 +91,15 @@ class LMConfig(TrainConfig):
     sample_prompt: str = "ROMEO:"
     sample_tokens: int = 200
 
+    def __post_init__(self):
+        super().__post_init__()
+        if self.context_length < 1:
+            raise ConfigError(
+                f"context_length: must be a positive integer, got {self.context_length}"
+            )
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout: must be in [0, 1), got {self.dropout}")
+
 
 class LanguageModel(GenerativeModel):
     """Base class of next-token models (`CharLSTM`, `GPT`).
@@ -89,13 +108,14 @@ class LanguageModel(GenerativeModel):
     `call(tokens, training)`, `prefill(tokens)` and `next_fn(prompt, cache, index)`.
 
     Args:
-        vocab_size: number of token ids.
-        context_length: tokens per training window and longest prompt.
-        dropout: dropout rate while training.
-        seed: seeds the dropout masks.
+        vocab_size: number of token ids (the tokenizer's).
+        seed: seeds the initial weights and the dropout masks.
         tokenizer: optional `tfgen.text.Tokenizer` (or its `serialize()` dict) that
             maps text to this model's ids. It travels with `model.save` and makes
             `generate_text` and the exported string `generate` signature work.
+        **kwargs: the hyper-parameters, the `param` keys of the family's config
+            (`context_length`, `dropout` and the family's sizes), with its defaults
+            and checks; then Keras `Model` arguments.
     """
 
     serving_default = "generate"
@@ -104,18 +124,14 @@ class LanguageModel(GenerativeModel):
     tflite_endpoints = ("decode_step",)
     metric_groups = ("ppl",)
 
-    def __init__(
-        self, vocab_size, context_length=64, dropout=0.0, seed=0, tokenizer=None, **kwargs
-    ):
+    def __init__(self, vocab_size, seed=0, tokenizer=None, **kwargs):
+        params = self.take_params(kwargs)
         super().__init__(**kwargs)
-        for name, value in (("vocab_size", vocab_size), ("context_length", context_length)):
-            if int(value) < 1:
-                raise ValueError(f"{name} must be at least 1, got {value}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if int(vocab_size) < 1:
+            raise ValueError(f"vocab_size must be at least 1, got {vocab_size}")
         self.vocab_size = int(vocab_size)
-        self.context_length = int(context_length)
-        self.dropout = float(dropout)
+        self.context_length = params["context_length"]
+        self.dropout = params["dropout"]
         self.seed = seed
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.bits_tracker = keras.metrics.Mean(name="bits_per_token")
@@ -151,17 +167,9 @@ class LanguageModel(GenerativeModel):
             object.__setattr__(self, "_token_characters", tf.constant(lengths, tf.int32))
 
     @classmethod
-    def model_kwargs(cls, config):
-        """The family's constructor arguments from `config` (besides the shared ones)."""
-        return {}
-
-    @classmethod
-    def from_run_config(cls, config, info, steps_per_epoch=1, tokenizer=None):
-        """Builds the model for a text dataset.
-
-        `tokenizer` (trained on the train split, saved in the run directory) sets
-        `vocab_size`; the fit loop must build it before the model.
-        """
+    def run_arguments(cls, config, info, steps_per_epoch=1, tokenizer=None):
+        """The dataset's vocabulary: `tokenizer` (trained on the train split, saved in
+        the run directory) sets `vocab_size`; the fit loop builds it before the model."""
         if info.modality != "text":
             raise ValueError(
                 f"{cls.__name__} models text; dataset {info.name!r} is {info.modality}"
@@ -171,14 +179,7 @@ class LanguageModel(GenerativeModel):
                 f"{cls.__name__}.from_run_config needs the run's tokenizer "
                 f"(its vocab_size sets the embedding and output sizes)"
             )
-        return cls(
-            vocab_size=tokenizer.vocab_size,
-            context_length=config.context_length,
-            dropout=config.dropout,
-            seed=config.seed,
-            tokenizer=tokenizer,
-            **cls.model_kwargs(config),
-        )
+        return {"vocab_size": tokenizer.vocab_size, "seed": config.seed, "tokenizer": tokenizer}
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
         schedule = learning_rate(
@@ -442,8 +443,7 @@ class LanguageModel(GenerativeModel):
         return {
             **super().get_config(),
             "vocab_size": self.vocab_size,
-            "context_length": self.context_length,
-            "dropout": self.dropout,
             "seed": self.seed,
             "tokenizer": None if self.tokenizer is None else self.tokenizer.serialize(),
+            **self.params,
         }

@@ -9,24 +9,32 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from tfgen.config import ConfigError, param
 from tfgen.models.lm import LanguageModel, LMConfig
 
 
 @dataclasses.dataclass
 class CharLSTMConfig(LMConfig):
-    """`LMConfig` plus the LSTM's sizes.
+    """`LMConfig` plus the LSTM's sizes (`param`: `CharLSTM`'s arguments), trained with
+    the same optimizer and schedule as `gpt`.
 
     Args:
         model: default `"char_lstm"`.
-        embedding_dim: size of the token embedding.
+        embedding_dim: size of the character embedding.
         units: LSTM units per layer.
         num_layers: stacked LSTM layers.
     """
 
     model: str = "char_lstm"
-    embedding_dim: int = 64
-    units: int = 256
-    num_layers: int = 2
+    embedding_dim: int = param(64)
+    units: int = param(256)
+    num_layers: int = param(2)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("embedding_dim", "units", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be a positive integer, got {getattr(self, name)}")
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -39,12 +47,12 @@ class CharLSTM(LanguageModel):
 
     Args:
         vocab_size: number of token ids.
-        context_length: tokens per training window and longest prompt.
-        embedding_dim: size of the token embedding.
-        units: LSTM units per layer.
-        num_layers: number of stacked LSTMs.
-        dropout: dropout rate on the embedding and each LSTM's output while training.
         seed: seeds the initial weights and dropout masks.
+        tokenizer: optional `tfgen.text.Tokenizer` of the ids (see `LanguageModel`).
+        **kwargs: the hyper-parameters, `CharLSTMConfig`'s `param` keys
+            (`context_length`, `embedding_dim`, `units`, `num_layers`, and `dropout`
+            on the embedding and each LSTM's output), with its defaults and checks;
+            then Keras `Model` arguments.
 
     Example:
 
@@ -56,23 +64,12 @@ class CharLSTM(LanguageModel):
 
     config_class = CharLSTMConfig
 
-    def __init__(
-        self,
-        vocab_size,
-        context_length=64,
-        embedding_dim=64,
-        units=256,
-        num_layers=2,
-        dropout=0.0,
-        seed=0,
-        **kwargs,
-    ):
-        super().__init__(vocab_size, context_length, dropout, seed, **kwargs)
-        if int(num_layers) < 1:
-            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
-        self.embedding_dim = int(embedding_dim)
-        self.units = int(units)
-        self.num_layers = int(num_layers)
+    def __init__(self, vocab_size, seed=0, tokenizer=None, **kwargs):
+        super().__init__(vocab_size, seed, tokenizer, **kwargs)
+        params = self.params
+        self.embedding_dim = params["embedding_dim"]
+        self.units = params["units"]
+        self.num_layers = params["num_layers"]
         self.embedding = keras.layers.Embedding(
             self.vocab_size,
             self.embedding_dim,
@@ -122,14 +119,6 @@ class CharLSTM(LanguageModel):
         """Dropout on the embedding, then after each LSTM."""
         return [getattr(self, f"dropout_{i}") for i in range(self.num_layers + 1)]
 
-    @classmethod
-    def model_kwargs(cls, config):
-        return {
-            "embedding_dim": config.embedding_dim,
-            "units": config.units,
-            "num_layers": config.num_layers,
-        }
-
     def call(self, tokens, training=False):
         """Logits `[batch, time, vocab]` of the token after each position."""
         outputs, _ = self._run(tokens, training)
@@ -165,11 +154,3 @@ class CharLSTM(LanguageModel):
             x, (h, c) = lstm.cell(x, [cache[:, layer, 0], cache[:, layer, 1]], training=False)
             states.append(tf.stack([h, c], axis=1))
         return self.head(x), tf.stack(states, axis=1)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "embedding_dim": self.embedding_dim,
-            "units": self.units,
-            "num_layers": self.num_layers,
-        }

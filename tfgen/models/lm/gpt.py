@@ -13,6 +13,7 @@ import math
 import keras
 import tensorflow as tf
 
+from tfgen.config import ConfigError, param
 from tfgen.models.lm import LanguageModel, LMConfig
 
 _NEG = -1e9
@@ -20,10 +21,12 @@ _NEG = -1e9
 
 @dataclasses.dataclass
 class GPTConfig(LMConfig):
-    """`LMConfig` plus the Transformer's sizes (defaults: nanoGPT's CPU "baby" run).
+    """`LMConfig` plus the Transformer's sizes (`param`: `GPT`'s arguments; defaults:
+    nanoGPT's CPU "baby" run: 4 layers, 4 heads, 128-d, context 64, batch 12).
 
     Args:
         model: default `"gpt"`.
+        batch_size: windows per batch: 12, as nanoGPT's baby run.
         n_layer: Transformer blocks.
         n_head: attention heads; must divide `n_embd`.
         n_embd: width of the residual stream.
@@ -31,9 +34,17 @@ class GPTConfig(LMConfig):
 
     model: str = "gpt"
     batch_size: int = 12
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
+    n_layer: int = param(4)
+    n_head: int = param(4)
+    n_embd: int = param(128)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("n_layer", "n_head", "n_embd"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be a positive integer, got {getattr(self, name)}")
+        if self.n_embd % self.n_head:
+            raise ConfigError(f"n_head: must divide n_embd {self.n_embd}, got {self.n_head}")
 
 
 def _normal(seed, stddev=0.02):
@@ -149,12 +160,12 @@ class GPT(LanguageModel):
 
     Args:
         vocab_size: number of token ids.
-        context_length: longest sequence (number of learned positions).
-        n_layer: Transformer blocks.
-        n_head: attention heads; must divide `n_embd`.
-        n_embd: width of the residual stream.
-        dropout: rate on embeddings, attention weights and residual branches.
         seed: seeds the initial weights and dropout masks.
+        tokenizer: optional `tfgen.text.Tokenizer` of the ids (see `LanguageModel`).
+        **kwargs: the hyper-parameters, `GPTConfig`'s `param` keys (`context_length`,
+            the number of learned positions; `n_layer`, `n_head`, `n_embd`; `dropout`
+            on embeddings, attention weights and residual branches), with its
+            defaults and checks; then Keras `Model` arguments.
 
     Example:
 
@@ -168,21 +179,14 @@ class GPT(LanguageModel):
 
     config_class = GPTConfig
 
-    def __init__(
-        self,
-        vocab_size,
-        context_length=64,
-        n_layer=4,
-        n_head=4,
-        n_embd=128,
-        dropout=0.0,
-        seed=0,
-        **kwargs,
-    ):
-        super().__init__(vocab_size, context_length, dropout, seed, **kwargs)
-        if n_embd % n_head:
-            raise ValueError(f"n_head {n_head} must divide n_embd {n_embd}")
-        self.n_layer, self.n_head, self.n_embd = int(n_layer), int(n_head), int(n_embd)
+    def __init__(self, vocab_size, seed=0, tokenizer=None, **kwargs):
+        super().__init__(vocab_size, seed, tokenizer, **kwargs)
+        params = self.params
+        self.n_layer, self.n_head, self.n_embd = (
+            params["n_layer"],
+            params["n_head"],
+            params["n_embd"],
+        )
         self.head_dim = self.n_embd // self.n_head
         self.wte = keras.layers.Embedding(
             self.vocab_size, self.n_embd, embeddings_initializer=_normal(seed), name="wte"
@@ -217,10 +221,6 @@ class GPT(LanguageModel):
     def blocks(self):
         """The Transformer blocks, first to last."""
         return [getattr(self, f"block_{i}") for i in range(self.n_layer)]
-
-    @classmethod
-    def model_kwargs(cls, config):
-        return {"n_layer": config.n_layer, "n_head": config.n_head, "n_embd": config.n_embd}
 
     def max_total_length(self):
         return self.context_length
@@ -278,11 +278,3 @@ class GPT(LanguageModel):
             x, keys, values = block.step(x, cache[:, i, 0], cache[:, i, 1], position)
             layers.append(tf.stack([keys, values], axis=1))
         return self._logits(x)[:, 0], tf.stack(layers, axis=1)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "n_layer": self.n_layer,
-            "n_head": self.n_head,
-            "n_embd": self.n_embd,
-        }
