@@ -43,7 +43,7 @@ class PythonApiTest(tf.test.TestCase):
         )
         result = tfgen.training.train(config, run_dir=tmp / "run", verbose=0)
         self.assertTrue(result.samples.exists())
-        report = tfgen.serving.run_export(tmp / "run", out=tmp / "export", tflite=True)
+        report = tfgen.serving.export_run(tmp / "run", out=tmp / "export", tflite=True)
         self.assertEqual(report.version_dir, tmp / "export" / "run" / "1")
         (parity,) = report.tflite.values()
         self.assertLess(parity.max_abs, 1e-5)

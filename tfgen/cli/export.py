@@ -1,6 +1,6 @@
 """Export a run for serving: `python -m tfgen.export --run RUN_DIR [--tflite float32,dynamic,float16]`.
 
-Parses the command line and calls `tfgen.serving.run_export`, which writes the
+Parses the command line and calls `tfgen.serving.export_run`, which writes the
 next version of `export/models/<name>/` (TF Serving's layout) with its
 `signatures.md`, adds the model to `export/models.config`, and, with
 `--tflite`, writes `.tflite` files for the model's on-device endpoints and

@@ -5,7 +5,7 @@ noise as an input, because stateless random ops have no TFLite builtin and the
 LiteRT interpreter here has no Flex delegate.
 
 Files are named `<signature>.<quantization>.tflite`, e.g. `decode.float16.tflite`.
-`tfgen.serving.run_export` writes them into the version directory's `tflite/`
+`tfgen.serving.export_run` writes them into the version directory's `tflite/`
 subdirectory before the version is published, so the SavedModel and its
 `.tflite` files appear together; TF Serving ignores the extra directory.
 """
