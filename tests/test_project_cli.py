@@ -88,7 +88,9 @@ class ProjectCliTest(tf.test.TestCase):
         cls.tmp = Path(tempfile.mkdtemp(prefix="tfgen-project-test-"))
         cls.npz = write_npz(cls.tmp)
         config = config_lib.resolve(StyleGANConfig, {**TINY_STYLEGAN, "dataset": f"npz:{cls.npz}"})
-        _, info = data_lib.load(config.dataset, "train", **data_lib.image_options(config))
+        _, info = data_lib.load(
+            config.dataset, "train", **models.get(config.model).data_options(config)
+        )
         cls.run_dir = make_run(cls.tmp / "stylegan", config, info)
         rng = np.random.default_rng(0)
         cls.gray28 = write_image(cls.tmp / "digit.png", rng.integers(0, 256, (28, 28, 1)))
@@ -225,7 +227,9 @@ class ProjectCliTest(tf.test.TestCase):
             y_test=rng.integers(0, 2, 16),
         )
         config = config_lib.resolve(StyleGANConfig, {**TINY_STYLEGAN, "dataset": f"npz:{npz}"})
-        _, info = data_lib.load(config.dataset, "train", **data_lib.image_options(config))
+        _, info = data_lib.load(
+            config.dataset, "train", **models.get(config.model).data_options(config)
+        )
         run_dir = make_run(self.tmp / "labelled-run", config, info)
         data_dir = self.tmp / "data"
         with mock.patch.dict(os.environ, {"TFGEN_DATA_DIR": str(data_dir)}):
@@ -272,7 +276,7 @@ class ProjectCliTest(tf.test.TestCase):
                 ["--image", self.gray28, "--feature-weight", "-1"],
                 "--feature-weight must be 0 or more, got -1.0",
             ),
-            (["--image", self.gray28, "--label", "1"], "--label needs a class-conditional run"),
+            (["--image", self.gray28, "--label", "1"], "--label needs a class-conditional model"),
         ]
         for args, message in cases:
             code, _, stderr = call(project.main, "--run", self.run_dir, *args)

@@ -145,7 +145,7 @@ def evaluate_run(
                 feature_extractor,
                 num_samples,
                 seed,
-                image_fit=getattr(config, "image_fit", "pad"),
+                image_fit=model.image_fit(config),
             )
         )
         settings.update(

@@ -6,8 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import data as data_lib
-from tfgen.data import DatasetInfo, fit_images, image_options, unfit_images
-from tfgen.models import StyleGANConfig, VAEConfig
+from tfgen.data import DatasetInfo, fit_images, unfit_images
+from tfgen.models import VAE, StyleGAN, StyleGANConfig, VAEConfig
 
 
 def images(shape, count=2):
@@ -62,8 +62,10 @@ class FitImagesTest(tf.test.TestCase):
             unfit_images(back, (28, 28, 1), "crop")
 
     def test_load_applies_a_configs_resolution(self):
-        self.assertEqual(image_options(VAEConfig()), {})
-        self.assertEqual(image_options(StyleGANConfig()), {"resolution": 32, "image_fit": "pad"})
+        self.assertEqual(VAE.data_options(VAEConfig()), {})
+        self.assertEqual(VAE.image_fit(VAEConfig()), "resize")
+        options = StyleGAN.data_options(StyleGANConfig())
+        self.assertEqual(options, {"resolution": 32, "image_fit": "pad"})
         path = Path(self.get_temp_dir()) / "tiny.npz"
         np.savez(path, x_train=np.zeros((4, 6, 6), np.uint8), x_test=np.zeros((2, 6, 6), np.uint8))
         dataset, loaded_info = data_lib.load(f"npz:{path}", "test", resolution=8, image_fit="pad")

@@ -165,7 +165,12 @@ class EvaluateTest(tf.test.TestCase):
 
         extractor = extractors.get_extractor("classifier", self.dataset)
         values = evaluation.sample_quality(
-            PaddedTestImages(), self.dataset, ["fid", "pr"], extractor, num_samples=len(real)
+            PaddedTestImages(),
+            self.dataset,
+            ["fid", "pr"],
+            extractor,
+            num_samples=len(real),
+            image_fit="pad",
         )
         self.assertAllClose(values["fid"], 0.0, atol=1e-3)
         self.assertAllClose(values["precision"], 1.0)

@@ -118,7 +118,7 @@ def _size(image):
     return "x".join(map(str, image.shape))
 
 
-def adapt_image(image, shape, image_fit="pad"):
+def adapt_image(image, shape, image_fit):
     """Fits an `[h, w, c]` image in [0, 1] to a model's `shape`; returns `(image, notices)`.
 
     Channels: RGB(A) -> grayscale by luminance (ITU-R 601: 0.299, 0.587, 0.114), grayscale
@@ -193,7 +193,7 @@ def feature_distance_for(config, model):
             f"channel(s), the model makes {model.image_shape[-1]}"
         )
     features = keras.Model(classifier.model.inputs, classifier.model.get_layer(FEATURES).output)
-    distance = FeatureDistance(features, image_fit=getattr(config, "image_fit", "resize"))
+    distance = FeatureDistance(features, image_fit=model.image_fit(config))
     return distance, f"{config.dataset!r} classifier features, {classifier.path.name}"
 
 
@@ -236,7 +236,7 @@ def run(args):
     from tfgen.runs import load
 
     model, config, _, epoch = load(args.run, checkpoint=args.checkpoint)
-    if not callable(getattr(model, "synthesize", None)):
+    if not model.style_controls:
         raise ValueError(
             f"{args.run} is a {config.model!r} run; projection needs a "
             f"`stylegan` run (python -m tfgen.fit --model stylegan)"
@@ -246,12 +246,8 @@ def run(args):
             f"{args.run} is class-conditional: pass --label in [0, {model.num_classes})"
         )
     if args.label is not None:
-        if not model.num_classes:
-            raise ValueError(f"--label needs a class-conditional run; {args.run} is not one")
-        if not 0 <= args.label < model.num_classes:
-            raise ValueError(f"--label must be in [0, {model.num_classes}), got {args.label}")
-    image_fit = getattr(config, "image_fit", "resize")
-    target, notices = adapt_image(image, tuple(model.image_shape), image_fit)
+        model.check_label(args.label, what=args.run)
+    target, notices = adapt_image(image, tuple(model.image_shape), model.image_fit(config))
     for notice in notices:
         print(f"notice: {args.image}: {notice}", file=sys.stderr)
     distance, features = feature_distance_for(config, model)

@@ -177,13 +177,9 @@ def sample_images(args, model, epoch):
     from tfgen.utils.images import grid, write_png
 
     num = 64 if args.num is None else args.num
-    num_classes = getattr(model, "num_classes", None)
     labels = None
     if args.label is not None:
-        if not num_classes:
-            raise ValueError(f"--label needs a class-conditional model; {args.run} is not one")
-        if not 0 <= args.label < num_classes:
-            raise ValueError(f"--label must be in [0, {num_classes}), got {args.label}")
+        model.check_label(args.label, what=args.run)
         labels = [args.label] * num
     suffix = "" if labels is None else f"-label{args.label}"
     if args.truncation_psi is not None:
@@ -281,7 +277,7 @@ def check_style_flags(args, model, config):
         )
         if value is not None
     ]
-    if given and not callable(getattr(model, "synthesize", None)):
+    if given and not model.style_controls:
         raise ValueError(
             f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} "
             f"only to stylegan runs; {args.run} is a {config.model!r} run"
@@ -453,13 +449,12 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 2
-    from tfgen.models import LanguageModel
     from tfgen.runs import load
 
     try:
         model, config, _, epoch = load(args.run)
         check_style_flags(args, model, config)
-        if isinstance(model, LanguageModel):
+        if model.modality == "text":
             if args.label is not None or args.out is not None:
                 raise ValueError(
                     f"{args.run} is a language model: --label and --out are for "

@@ -8,7 +8,7 @@ a package registry under `data_dir()`.
 
 from tfgen.data.acquire import data_dir, fetch
 from tfgen.data.errors import DatasetUnavailableError
-from tfgen.data.image_size import IMAGE_FITS, fit_images, image_options, unfit_images
+from tfgen.data.image_size import DEFAULT_IMAGE_FIT, IMAGE_FITS, fit_images, unfit_images
 from tfgen.data.info import DatasetInfo
 from tfgen.data.pipeline import eval_batches, steps_per_epoch, training_batches
 from tfgen.data.sources import load, names

@@ -17,15 +17,10 @@ IMAGE_FITS = ("pad", "resize")
 non-square images."""
 
 
-def image_options(config):
-    """`load` keyword arguments from a run config: its `resolution` and `image_fit`, if any."""
-    resolution = getattr(config, "resolution", None)
-    if resolution is None:
-        return {}
-    return {"resolution": resolution, "image_fit": getattr(config, "image_fit", "resize")}
+DEFAULT_IMAGE_FIT = "resize"
 
 
-def fit_images(dataset, info, resolution, image_fit="resize"):
+def fit_images(dataset, info, resolution, image_fit=DEFAULT_IMAGE_FIT):
     """Maps the `"image"` of every example to `resolution x resolution`.
 
     Args:
@@ -76,7 +71,7 @@ def fit_images(dataset, info, resolution, image_fit="resize"):
     return dataset.map(fit, num_parallel_calls=tf.data.AUTOTUNE), info
 
 
-def unfit_images(images, shape, image_fit="resize"):
+def unfit_images(images, shape, image_fit=DEFAULT_IMAGE_FIT):
     """The inverse of `fit_images` on a batch: model-size images back to a dataset's size.
 
     Evaluation compares generated images with the dataset's own images through an

@@ -33,7 +33,7 @@ import numpy as np
 from tfgen.data import acquire
 from tfgen.data.arrays import SPLITS, dataset_from_arrays
 from tfgen.data.folder_source import load_folder
-from tfgen.data.image_size import fit_images
+from tfgen.data.image_size import DEFAULT_IMAGE_FIT, fit_images
 from tfgen.data.info import DatasetInfo
 from tfgen.data.npz_source import load_npz
 from tfgen.data.text_sources import TEXT_SPLITS, load_shakespeare, load_text
@@ -95,7 +95,7 @@ def _check_split(split: str, valid) -> None:
         raise ValueError(f"Unknown split {split!r}; valid splits: {', '.join(valid)}.")
 
 
-def load(name: str, split: str = "train", resolution=None, image_fit="resize"):
+def load(name: str, split: str = "train", resolution=None, image_fit=DEFAULT_IMAGE_FIT):
     """Loads one split of a dataset by name.
 
     Args:

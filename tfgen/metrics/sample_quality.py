@@ -29,7 +29,7 @@ def generated_outputs(
     batch_size=500,
     keep_features=True,
     shape=None,
-    image_fit="pad",
+    image_fit=data_lib.DEFAULT_IMAGE_FIT,
 ):
     """Features of `num_samples` generated images, batch by batch.
 
@@ -67,7 +67,7 @@ def sample_quality(
     num_samples=10_000,
     seed=0,
     reference_split=REFERENCE_SPLIT,
-    image_fit="pad",
+    image_fit=data_lib.DEFAULT_IMAGE_FIT,
 ):
     """FID, KID, IS, precision/recall and density/coverage of `model`'s samples.
 

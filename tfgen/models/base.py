@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tfgen import config as config_lib
 from tfgen.config import SAMPLE_QUALITY_GROUPS
+from tfgen.data import DEFAULT_IMAGE_FIT
 
 
 class GenerativeModel(keras.Model):
@@ -47,6 +48,26 @@ class GenerativeModel(keras.Model):
     serving_default = None
     tflite_endpoints = ()
     metric_groups = SAMPLE_QUALITY_GROUPS
+    modality = "image"
+    """What the family models, `"image"` or `"text"`: the dataset's `modality` must match."""
+    style_controls = False
+    """Whether the model takes StyleGAN's controls (w inputs, style mixing, truncation)."""
+    num_classes = None
+    """Labels of a class-conditional model; `None` for an unconditional one."""
+
+    @classmethod
+    def data_options(cls, config):
+        """Keyword arguments of `tfgen.data.load` that the run config implies (default none).
+
+        A family that fits images to its own resolution returns `resolution` and
+        `image_fit`; the fit loop, evaluation and projection load data with them.
+        """
+        return {}
+
+    @classmethod
+    def image_fit(cls, config):
+        """How the run fits images to the model's size (`data_options`' `image_fit`)."""
+        return cls.data_options(config).get("image_fit", DEFAULT_IMAGE_FIT)
 
     @classmethod
     def from_run_config(cls, config, info, steps_per_epoch=1, **kwargs):
@@ -57,7 +78,15 @@ class GenerativeModel(keras.Model):
             info: the dataset's `tfgen.data.DatasetInfo`.
             steps_per_epoch: optimizer steps per epoch (for keys counted in epochs).
             **kwargs: what the run directory holds besides the config (a tokenizer).
+
+        Raises:
+            ValueError: for a dataset of another modality, or one `run_arguments` refuses.
         """
+        if info.modality != cls.modality:
+            noun = "images" if cls.modality == "image" else cls.modality
+            raise ValueError(
+                f"{config.model} models {noun}; dataset {info.name!r} is {info.modality}"
+            )
         arguments = cls.run_arguments(config, info, steps_per_epoch, **kwargs)
         return cls(**arguments, **config_lib.params_of(config))
 
@@ -79,6 +108,16 @@ class GenerativeModel(keras.Model):
     def params(self):
         """`{name: value}` of the hyper-parameters the model was built with."""
         return dict(self._params)
+
+    def check_label(self, label, name="--label", what="this model"):
+        """Raises a ValueError unless `label` is a class of this (conditional) model.
+
+        `name` is the argument the label came in and `what` the model, for the message.
+        """
+        if not self.num_classes:
+            raise ValueError(f"{name} needs a class-conditional model; {what} is not one")
+        if not 0 <= label < self.num_classes:
+            raise ValueError(f"{name} must be in [0, {self.num_classes}), got {label}")
 
     def compile_from_run_config(self, config, jit_compile, steps_per_epoch):
         raise NotImplementedError(f"{type(self).__name__} must implement compile_from_run_config")

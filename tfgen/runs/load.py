@@ -1,6 +1,6 @@
 """`load(run_dir)`: a run's model rebuilt from its config and a checkpoint."""
 
-import dataclasses
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -11,8 +11,7 @@ from tfgen.runs.checkpoints import checkpoint_schema
 from tfgen.runs.directory import Run
 
 
-@dataclasses.dataclass
-class LoadedRun:
+class LoadedRun(NamedTuple):
     """A run's model with the weights of one checkpoint, and what it was trained with.
 
     Unpacks as `model, config, info, epoch = tfgen.runs.load(path)`.
@@ -22,10 +21,6 @@ class LoadedRun:
     config: config_lib.TrainConfig
     info: data_lib.DatasetInfo
     epoch: int
-    run: Run
-
-    def __iter__(self):
-        return iter((self.model, self.config, self.info, self.epoch))
 
 
 def model_kwargs(run):
@@ -59,4 +54,4 @@ def load(run_dir, checkpoint="latest"):
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     status = checkpoint_schema(model, epoch).restore(path)
     status.assert_existing_objects_matched().expect_partial()  # Optimizer slots are not needed.
-    return LoadedRun(model, config, info, int(epoch.numpy()), run)
+    return LoadedRun(model, config, info, int(epoch.numpy()))

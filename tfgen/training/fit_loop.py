@@ -282,7 +282,7 @@ def _quality_callbacks(config, checkpoint, run):
                 config.eval_every_epochs,
                 config.eval_extractor,
                 seed=config.seed,
-                image_fit=getattr(config, "image_fit", "pad"),
+                image_fit=models.get(config.model).image_fit(config),
             )
         )
     if config.best_metric:

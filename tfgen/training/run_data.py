@@ -18,7 +18,7 @@ batches, the per-epoch summary callbacks and the final samples. The fit loop
 import tensorflow as tf
 
 from tfgen import data as data_lib
-from tfgen import samplers, text
+from tfgen import models, samplers, text
 from tfgen.runs import Run
 from tfgen.training.summaries import ImageGrids, TextSamples
 from tfgen.utils.files import write_atomically
@@ -31,7 +31,9 @@ def prepare(config, run):
     """Loads `config.dataset` and returns the `RunData` of its modality for `run` (a `Run`
     or a path)."""
     run = run if isinstance(run, Run) else Run(run)
-    train_examples, info = data_lib.load(config.dataset, "train", **data_lib.image_options(config))
+    train_examples, info = data_lib.load(
+        config.dataset, "train", **models.get(config.model).data_options(config)
+    )
     if info.modality == "text":
         return TextRunData(config, run, train_examples, info)
     return ImageRunData(config, run, train_examples, info)
@@ -43,7 +45,7 @@ class ImageRunData:
     def __init__(self, config, run, train_examples, info):
         self.config, self.info, self.train_examples = config, info, train_examples
         self.test_examples, _ = data_lib.load(
-            config.dataset, "test", **data_lib.image_options(config)
+            config.dataset, "test", **models.get(config.model).data_options(config)
         )
         self.steps = data_lib.steps_per_epoch(info, config.batch_size, config.steps_per_epoch)
         self.model_kwargs = {}

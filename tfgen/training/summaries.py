@@ -9,6 +9,7 @@ import os
 import keras
 import tensorflow as tf
 
+from tfgen.data import DEFAULT_IMAGE_FIT
 from tfgen.metrics.extractors import get_extractor
 from tfgen.metrics.sample_quality import sample_quality
 from tfgen.utils.files import write_atomically
@@ -117,7 +118,7 @@ class QualityMetrics(keras.callbacks.Callback):
         every_epochs=1,
         extractor="classifier",
         seed=0,
-        image_fit="pad",
+        image_fit=DEFAULT_IMAGE_FIT,
     ):
         super().__init__()
         self.dataset, self.groups, self.num_samples = dataset, list(groups), num_samples

@@ -179,10 +179,6 @@ class DCGAN(AdversarialModel):
 
     @classmethod
     def run_arguments(cls, config, info, steps_per_epoch=1):
-        if info.modality != "image":
-            raise ValueError(
-                f"{config.model} models images; dataset {info.name!r} is {info.modality}"
-            )
         return {
             "image_shape": info.shape,
             "seed": config.seed,

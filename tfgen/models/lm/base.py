@@ -123,6 +123,7 @@ class LanguageModel(GenerativeModel):
     # loop over a dynamic batch) has no TFLite lowering; `decode_step` covers devices.
     tflite_endpoints = ("decode_step",)
     metric_groups = ("ppl",)
+    modality = "text"
 
     def __init__(self, vocab_size, seed=0, tokenizer=None, **kwargs):
         params = self.take_params(kwargs)
@@ -170,10 +171,6 @@ class LanguageModel(GenerativeModel):
     def run_arguments(cls, config, info, steps_per_epoch=1, tokenizer=None):
         """The dataset's vocabulary: `tokenizer` (trained on the train split, saved in
         the run directory) sets `vocab_size`; the fit loop builds it before the model."""
-        if info.modality != "text":
-            raise ValueError(
-                f"{cls.__name__} models text; dataset {info.name!r} is {info.modality}"
-            )
         if tokenizer is None:
             raise ValueError(
                 f"{cls.__name__}.from_run_config needs the run's tokenizer "

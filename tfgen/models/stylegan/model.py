@@ -83,6 +83,12 @@ class StyleGAN(StyleControls, AdversarialModel):
     config_class = StyleGANConfig
     serving_default = "sample"
     tflite_endpoints = ("synthesis",)
+    style_controls = True
+
+    @classmethod
+    def data_options(cls, config):
+        """Every image is fitted to `resolution` as `image_fit` says."""
+        return {"resolution": config.resolution, "image_fit": config.image_fit}
 
     def __init__(self, image_shape=(32, 32, 1), seed=0, **kwargs):
         params = self.take_params(kwargs)
@@ -149,8 +155,6 @@ class StyleGAN(StyleControls, AdversarialModel):
 
     @classmethod
     def run_arguments(cls, config, info, steps_per_epoch=1):
-        if info.modality != "image":
-            raise ValueError(f"stylegan models images; dataset {info.name!r} is {info.modality}")
         if config.num_classes and config.num_classes != info.num_classes:
             raise ValueError(
                 f"num_classes is {config.num_classes} but dataset {info.name!r} has "

@@ -30,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgen.data.image_size import unfit_images
+from tfgen.data.image_size import DEFAULT_IMAGE_FIT, unfit_images
 
 W_AVG_SAMPLES = 10_000
 INITIAL_LEARNING_RATE = 0.1
@@ -170,7 +170,7 @@ class FeatureDistance:
         image_fit: how the run fitted the dataset to the model's resolution.
     """
 
-    def __init__(self, features_model, image_fit="pad"):
+    def __init__(self, features_model, image_fit=DEFAULT_IMAGE_FIT):
         self.features_model = features_model
         self.image_shape = tuple(features_model.input_shape[1:])
         self.image_fit = image_fit
