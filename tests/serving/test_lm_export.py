@@ -287,18 +287,6 @@ class CharModelExportTest(tf.test.TestCase):
                 cache=self.models["gpt"].initial_cache(2),
             )
 
-    def test_tflite_decode_step_matches_the_saved_model(self):
-        for name, model in self.models.items():
-            with self.subTest(model=name):
-                out_dir = self.tmp / "tflite" / name
-                paths = serving.write_tflite_files(
-                    self.dirs[name], model.tflite_endpoints, ["float32"], out_dir=out_dir
-                )
-                self.assertEqual([p.name for p in paths], ["decode_step.float32.tflite"])
-                parity = serving.tflite_parity(self.dirs[name], paths, batch_size=4)
-                print(f"{name} TFLite parity: {parity}")
-                self.assertLess(max(p.max_abs for p in parity.values()), 1e-4)
-
     def test_a_model_without_tokenizer_cannot_export(self):
         model = GPT(vocab_size=20, context_length=8, n_layer=1, n_head=1, n_embd=4)
         with self.assertRaisesRegex(ValueError, "has no tokenizer"):
