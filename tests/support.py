@@ -133,3 +133,31 @@ def save_and_load(model, directory, name="model.keras"):
     path = Path(directory) / name
     model.save(path)
     return keras.models.load_model(path)
+
+
+# Command lines -------------------------------------------------------------------------
+
+
+def run_command(module, *args):
+    """Runs `python -m <module> ARGS...` in this process; returns a `CompletedProcess`.
+
+    `module` is a command module such as `"tfgen.sample"`; its `main(argv)` runs with
+    stdout and stderr captured, so a test checks the exit status and the output
+    without starting (and importing TensorFlow in) another Python. Tests of what only
+    a separate process shows (signals, a fresh process without tfgen) use
+    `subprocess` instead.
+    """
+    import contextlib
+    import importlib
+    import io
+    import subprocess
+
+    argv = [str(arg) for arg in args]
+    main = importlib.import_module(module).main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(argv)
+        except SystemExit as exit:  # argparse's errors and --help.
+            status = exit.code if isinstance(exit.code, int) else 2
+    return subprocess.CompletedProcess([module, *argv], status or 0, out.getvalue(), err.getvalue())

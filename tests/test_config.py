@@ -1,11 +1,9 @@
 """Config schema, YAML loading, overrides and the fit CLI's handling of bad input."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import tensorflow as tf
+from support import run_command
 
 from tfgen import config as config_lib
 from tfgen import models
@@ -113,15 +111,7 @@ class ResolveTest(tf.test.TestCase):
 
 
 def run_fit(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", "tfgen.fit", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=REPO,
-    )
+    return run_command("tfgen.fit", *args)
 
 
 class FitCliTest(tf.test.TestCase):
@@ -136,7 +126,7 @@ class FitCliTest(tf.test.TestCase):
         self.assertIn("dataset: binarized_mnist\n", result.stdout)
 
     def test_config_file_and_dry_run(self):
-        result = run_fit("--config", "configs/vae_mnist.yaml", "--dry-run")
+        result = run_fit("--config", str(REPO / "configs" / "vae_mnist.yaml"), "--dry-run")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("model: vae\n", result.stdout)
 

@@ -6,15 +6,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import tensorflow as tf
-from support import tiny_config, write_npz
+from support import run_command, tiny_config, write_npz
 
 from tfgen import config as config_lib
 from tfgen import data as data_lib
@@ -59,15 +57,7 @@ def write_image(path, image):
 
 
 def run_cli(module, *args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=REPO,
-    )
+    return run_command(module, *args)
 
 
 def call(main, *args):

@@ -1,12 +1,9 @@
 """`python -m tfgen.sample`: a PNG grid from a run's latest checkpoint."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import tensorflow as tf
-from support import tiny_config, write_npz
+from support import run_command, tiny_config, write_npz
 
 from tfgen import training
 
@@ -14,15 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_sample(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", "tfgen.sample", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=REPO,
-    )
+    return run_command("tfgen.sample", *args)
 
 
 class SampleCliTest(tf.test.TestCase):

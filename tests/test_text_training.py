@@ -1,13 +1,11 @@
 """The fit loop on text: tokenizer saved with the run, windows, resume, text summaries, CLIs."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from support import run_command as run_cli
 from support import tiny_config, write_corpus
 from tensorboard.backend.event_processing import event_accumulator
 
@@ -15,18 +13,6 @@ from tfgen import runs, text, training
 from tfgen.training import run_data as training_data
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run_cli(module, *args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=REPO,
-    )
 
 
 class TextTrainingTest(tf.test.TestCase):

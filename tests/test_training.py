@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from support import set_args, tiny_config, write_npz
+from support import run_command, set_args, tiny_config, write_npz
 from tensorboard.backend.event_processing import event_accumulator
 
 from tfgen import config as config_lib
@@ -136,14 +136,12 @@ class EpochCheckpointTest(tf.test.TestCase):
 
 @pytest.mark.slow
 class FitCommandTest(tf.test.TestCase):
-    """`python -m tfgen.fit --model vae` on real binarized MNIST, capped to a few steps."""
+    """`python -m tfgen.fit --model vae` on real binarized MNIST, capped to a few steps (run in
+    this process: the interrupt tests below start real processes)."""
 
     def test_fit_prints_run_dir_tensorboard_and_png_then_resumes(self):
         run_dir = Path(self.create_tempdir().full_path) / "run"
         args = [
-            sys.executable,
-            "-m",
-            "tfgen.fit",
             "--model",
             "vae",
             "--run-dir",
@@ -155,10 +153,7 @@ class FitCommandTest(tf.test.TestCase):
             "--set",
             "validation_steps=2",
         ]
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        result = subprocess.run(
-            args, capture_output=True, text=True, env=env, timeout=600, cwd=REPO
-        )
+        result = run_command("tfgen.fit", *args)
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         self.assertIn(f"run directory: {run_dir}", result.stdout)
         self.assertIn(f"tensorboard --logdir {run_dir / 'logs'}", result.stdout)
@@ -166,7 +161,7 @@ class FitCommandTest(tf.test.TestCase):
         png = tf.io.decode_png(tf.io.read_file(str(run_dir / "samples.png")))
         self.assertEqual(png.shape, (8 * 28, 8 * 28, 1))
         self.assertLen(glob.glob(str(run_dir / "checkpoints" / "ckpt-1.index")), 1)
-        again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+        again = run_command("tfgen.fit", *args)
         self.assertEqual(again.returncode, 0, again.stderr[-3000:])
         self.assertIn("already finished 1 epochs", again.stdout)
 

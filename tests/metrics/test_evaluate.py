@@ -2,14 +2,13 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from unittest import mock
 
 import keras
 import numpy as np
 import tensorflow as tf
+from support import run_command
 from test_classifier import write_bands_npz
 
 from tfgen import config as config_lib
@@ -21,15 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args, env=None):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "tfgen.evaluate", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        cwd=REPO,
-    )
+    with mock.patch.dict(os.environ, env or {}):
+        return run_command("tfgen.evaluate", *args)
 
 
 class EvaluateTest(tf.test.TestCase):
