@@ -207,13 +207,9 @@ class RunTest(tf.test.TestCase):
         config = config_lib.resolve(StyleGANConfig, {**values, **overrides})
         return training.train(config, run_dir=self.tmp / name, verbose=0)
 
-    def test_two_replicas_make_the_same_update_as_one_and_the_run_writes_grids(self):
+    def test_the_run_pads_to_the_resolution_writes_grids_and_loads(self):
+        # Replica invariance (1 vs 2 replicas) is the family contract's.
         one = self.train("one")
-        two = self.train("two", strategy="mirrored", devices=2)
-        self.assertEqual(two.model.distribute_strategy.num_replicas_in_sync, 2)
-        self.assertEqual(len(one.model.variables), len(two.model.variables))
-        for a, b in zip(all_variables(one.model), all_variables(two.model)):
-            self.assertAllClose(a, b, atol=1e-5, rtol=1e-4)
         # The 6x6 images were padded to the 8x8 resolution by the data pipeline.
         self.assertEqual(tuple(one.model.image_shape), (8, 8, 1))
         for name, shape in (

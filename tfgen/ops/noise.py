@@ -5,7 +5,36 @@ int64s, see `tfgen.data.pipeline`). Drawing each example's noise from its own
 seed makes a step with 2 replicas bit-for-bit comparable to a step with 1.
 """
 
+import enum
+
 import tensorflow as tf
+
+
+class Stream(enum.IntEnum):
+    """Every per-example random stream of a training step: the ids `fold_in` takes.
+
+    One registry, so two draws never share a stream by accident. The numbers are part
+    of every run's reproducibility (a resumed run draws the same noise): never renumber.
+    """
+
+    LATENT = 0  # z of the generated batch.
+    DISCRIMINATOR = 1  # The discriminator's own noise (`DiscriminatorStream`).
+    INTERPOLATION = 2  # WGAN-GP: real/fake mixing weights of the gradient penalty.
+    AUGMENT_REAL = 3  # DiffAugment of the real batch.
+    AUGMENT_FAKE = 4  # DiffAugment of the generated batch.
+    MIXING_LATENT = 10  # StyleGAN: the second z of style mixing.
+    MIXING_CHOICE = 11  # StyleGAN: whether and where styles mix.
+    SYNTHESIS_NOISE = 12  # StyleGAN: the synthesis network's noise maps.
+    PATH_LENGTH = 13  # StyleGAN: the batch of the path-length penalty.
+    PATH_LENGTH_IMAGE_NOISE = 14  # StyleGAN: its image-space noise.
+    EXTRA_CRITIC_STEPS = 100  # Critic step k > 0 of one train step: all streams from 100 + k.
+
+
+class DiscriminatorStream(enum.IntEnum):
+    """Streams inside `Stream.DISCRIMINATOR` (DCGAN's discriminator dropout masks)."""
+
+    FIRST_DROPOUT = 1
+    SECOND_DROPOUT = 2
 
 
 def per_example_normal(seeds, shape, dtype=tf.float32):

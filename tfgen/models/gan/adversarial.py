@@ -20,11 +20,7 @@ import tensorflow as tf
 from tfgen.models.base import GenerativeModel
 from tfgen.models.gan import losses
 from tfgen.models.gan.augment import diff_augment, parse_policy
-from tfgen.ops.noise import fold_in, per_example_normal, per_example_uniform
-
-# Independent per-example random streams (see `tfgen.ops.noise.fold_in`).
-_LATENT, _D_NOISE, _INTERPOLATION, _AUGMENT_REAL, _AUGMENT_FAKE = range(5)
-_EXTRA_CRITIC_STEPS = 100  # Critic step k > 0 of a train step draws from streams offset by 100 + k.
+from tfgen.ops.noise import Stream, fold_in, per_example_normal, per_example_uniform
 
 
 def unpack(data):
@@ -265,11 +261,11 @@ class AdversarialModel(GenerativeModel):
         if self.augment_policy:
             images = diff_augment(images, self.augment_policy, fold_in(seeds, augment_stream))
         return self.discriminator(
-            images, labels=labels, seeds=fold_in(seeds, _D_NOISE), training=training
+            images, labels=labels, seeds=fold_in(seeds, Stream.DISCRIMINATOR), training=training
         )
 
     def _fakes(self, labels, seeds, training):
-        z = per_example_normal(fold_in(seeds, _LATENT), [self.latent_dim])
+        z = per_example_normal(fold_in(seeds, Stream.LATENT), [self.latent_dim])
         images = self.generator(z, labels=labels, training=training)
         return tf.cast(images, tf.float32)  # Mixed precision computes in bfloat16/float16.
 
@@ -283,15 +279,15 @@ class AdversarialModel(GenerativeModel):
         fake = tf.stop_gradient(fake)
 
         def critic(images):
-            return self._discriminate(images, labels, seeds, _AUGMENT_REAL, training)
+            return self._discriminate(images, labels, seeds, Stream.AUGMENT_REAL, training)
 
         with tf.GradientTape() as tape:
             real_logits = critic(real)
-            fake_logits = self._discriminate(fake, labels, seeds, _AUGMENT_FAKE, training)
+            fake_logits = self._discriminate(fake, labels, seeds, Stream.AUGMENT_FAKE, training)
             per_example = self.adversarial_loss.discriminator(real_logits, fake_logits)
             values = {"d_loss": per_example, "d_real": real_logits, "d_fake": fake_logits}
             if self.gradient_penalty_weight:
-                epsilon = per_example_uniform(fold_in(seeds, _INTERPOLATION), [])
+                epsilon = per_example_uniform(fold_in(seeds, Stream.INTERPOLATION), [])
                 values["gradient_penalty"] = losses.gradient_penalty(critic, real, fake, epsilon)
                 per_example += self.gradient_penalty_weight * values["gradient_penalty"]
             if self.r1_gamma:
@@ -320,7 +316,9 @@ class AdversarialModel(GenerativeModel):
             `{"g_loss": per-example loss}` and the subclass's regularization values.
         """
         with tape or tf.GradientTape():
-            fake_logits = self._discriminate(fake, labels, seeds, _AUGMENT_FAKE, tape is not None)
+            fake_logits = self._discriminate(
+                fake, labels, seeds, Stream.AUGMENT_FAKE, tape is not None
+            )
             per_example = self.adversarial_loss.generator(fake_logits)
             loss = tf.nn.compute_average_loss(per_example)
         values = {"g_loss": per_example}
@@ -384,7 +382,7 @@ class AdversarialModel(GenerativeModel):
     def train_step(self, data):
         real, labels, seeds = self._real_and_seeds(data)
         for critic_step in range(1, self.n_critic):  # Extra critic steps: fresh fakes each.
-            critic_seeds = fold_in(seeds, _EXTRA_CRITIC_STEPS + critic_step)
+            critic_seeds = fold_in(seeds, Stream.EXTRA_CRITIC_STEPS + critic_step)
             extra_fake = self._fakes(labels, critic_seeds, training=True)
             self.discriminator_phase(real, extra_fake, labels, critic_seeds)
         # G's forward pass runs once: the last critic step and the generator step share it

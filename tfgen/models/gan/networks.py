@@ -17,7 +17,7 @@ import keras
 from keras import layers
 
 from tfgen.models.gan.per_example_dropout import PerExampleDropout
-from tfgen.ops.noise import fold_in
+from tfgen.ops.noise import DiscriminatorStream, fold_in
 
 
 def check_image_shape(image_shape):
@@ -176,9 +176,13 @@ class DCGANDiscriminator(keras.Model):
     def features(self, images, seeds=None, training=False):
         """The flattened activations that the logit is a linear function of."""
         x = self.activation(self.conv1(images, training=training))
-        x = self.drop1(x, seeds=_stream(seeds, 1), training=training)
+        x = self.drop1(
+            x, seeds=_stream(seeds, DiscriminatorStream.FIRST_DROPOUT), training=training
+        )
         x = self.activation(self.conv2(x, training=training))
-        x = self.drop2(x, seeds=_stream(seeds, 2), training=training)
+        x = self.drop2(
+            x, seeds=_stream(seeds, DiscriminatorStream.SECOND_DROPOUT), training=training
+        )
         return self.flatten(x)
 
     def call(self, images, labels=None, seeds=None, training=False):

@@ -44,11 +44,7 @@ from tfgen.models.stylegan.config import StyleGANConfig
 from tfgen.models.stylegan.controls import StyleControls
 from tfgen.models.stylegan.discriminator import StyleGANDiscriminator
 from tfgen.models.stylegan.generator import StyleGANGenerator, check_resolution
-from tfgen.ops.noise import fold_in, per_example_normal, per_example_uniform
-
-# Per-example random streams beyond the adversarial base's 0-4 (see `tfgen.ops.noise.fold_in`).
-_LATENT, _MIXING_LATENT, _MIXING_CHOICE, _SYNTHESIS_NOISE = 0, 10, 11, 12
-_PATH_LENGTH, _PATH_LENGTH_IMAGE_NOISE = 13, 14
+from tfgen.ops.noise import Stream, fold_in, per_example_normal, per_example_uniform
 
 PL_DECAY = 0.01  # The paper's decay of the path-length target `pl_mean`.
 
@@ -187,23 +183,23 @@ class StyleGAN(StyleControls, AdversarialModel):
             update_w_avg: move the mapping network's `w_avg` towards these w.
         """
         generator = self.generator
-        z = per_example_normal(fold_in(seeds, _LATENT), [self.latent_dim])
+        z = per_example_normal(fold_in(seeds, Stream.LATENT), [self.latent_dim])
         w = generator.mapping(z, labels=labels)
         if update_w_avg:
             generator.mapping.update_w_avg(w)
         ws = generator.broadcast(w)
         if not mixing or not self.style_mixing or generator.num_ws < 2:
             return ws
-        z_other = per_example_normal(fold_in(seeds, _MIXING_LATENT), [self.latent_dim])
+        z_other = per_example_normal(fold_in(seeds, Stream.MIXING_LATENT), [self.latent_dim])
         ws_other = generator.broadcast(generator.mapping(z_other, labels=labels))
-        draws = per_example_uniform(fold_in(seeds, _MIXING_CHOICE), [2])
+        draws = per_example_uniform(fold_in(seeds, Stream.MIXING_CHOICE), [2])
         cutoff = 1 + tf.cast(tf.floor(draws[:, 0] * (generator.num_ws - 1)), tf.int32)
         cutoff = tf.where(draws[:, 1] < self.style_mixing, cutoff, generator.num_ws)
         return generator.mix(ws, ws_other, cutoff)
 
     def _fakes(self, labels, seeds, training):
         ws = self.styles(labels, seeds, mixing=training, update_w_avg=training)
-        noise = self.generator.synthesis.noise_from_seeds(fold_in(seeds, _SYNTHESIS_NOISE))
+        noise = self.generator.synthesis.noise_from_seeds(fold_in(seeds, Stream.SYNTHESIS_NOISE))
         return tf.cast(self.generator.synthesis(ws, noise=noise), tf.float32)
 
     def discriminator_regularization(self, critic, real, values, variables, training):
@@ -237,15 +233,15 @@ class StyleGAN(StyleControls, AdversarialModel):
         gradient is summed over w's dimensions and averaged over the style inputs.
         """
         synthesis = self.generator.synthesis
-        seeds = fold_in(seeds, _PATH_LENGTH)
+        seeds = fold_in(seeds, Stream.PATH_LENGTH)
         ws = self.styles(labels, seeds)
-        noise = synthesis.noise_from_seeds(fold_in(seeds, _SYNTHESIS_NOISE))
+        noise = synthesis.noise_from_seeds(fold_in(seeds, Stream.SYNTHESIS_NOISE))
         with tf.GradientTape() as tape:
             tape.watch(ws)
             images = tf.cast(synthesis(ws, noise=noise), tf.float32)
             height, width = images.shape[1], images.shape[2]
             direction = (
-                per_example_normal(fold_in(seeds, _PATH_LENGTH_IMAGE_NOISE), images.shape[1:])
+                per_example_normal(fold_in(seeds, Stream.PATH_LENGTH_IMAGE_NOISE), images.shape[1:])
                 / float(height * width) ** 0.5
             )
             projection = tf.reduce_sum(images * direction)
