@@ -119,10 +119,13 @@ class Run:
         if self.config_file.exists():
             saved = config_lib.load_yaml(self.config_file)
             current = config_lib.to_dict(config)
+            # A key added to the family after the run started had its default then.
+            defaults = config_lib.to_dict(type(config)())
             changed = sorted(
                 k
                 for k in set(saved) | set(current)
-                if k not in RESUMABLE_CHANGES and _plain(saved.get(k)) != _plain(current.get(k))
+                if k not in RESUMABLE_CHANGES
+                and _plain(saved.get(k, defaults.get(k))) != _plain(current.get(k))
             )
             if changed:
                 raise config_lib.ConfigError(
