@@ -25,13 +25,16 @@ data: $(STAMP)
 fit: data
 	$(PY) -m tfgen.fit --model vae $(ARGS)
 
-# Lint and format check (ruff, settings in pyproject.toml), then the tests.
+# Lint and format check (ruff, settings in pyproject.toml), then the tests on 2 workers
+# (pytest-xdist; a file's tests stay on one worker, so its class fixtures are built once).
+# `make test ARGS="-m 'not slow'"` skips the end-to-end tests; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
 test: data lint
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

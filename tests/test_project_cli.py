@@ -11,6 +11,7 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from support import run_command, tiny_config, write_npz
 
@@ -35,6 +36,9 @@ TINY_STYLEGAN = dict(
     mbstd_group_size=2,
     seed=3,
 )
+
+# End-to-end: trains or exports for real (`make test ARGS="-m 'not slow'"` skips it).
+pytestmark = pytest.mark.slow
 
 
 def make_run(run_dir, config, info):

@@ -2,10 +2,14 @@
 
 from pathlib import Path
 
+import pytest
 import tensorflow as tf
 from support import run_command, tiny_config, write_npz
 
 from tfgen import training
+
+# End-to-end: trains or exports for real (`make test ARGS="-m 'not slow'"` skips it).
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 

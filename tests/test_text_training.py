@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from support import run_command as run_cli
 from support import tiny_config, write_corpus
@@ -11,6 +12,9 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from tfgen import runs, text, training
 from tfgen.training import run_data as training_data
+
+# End-to-end: trains or exports for real (`make test ARGS="-m 'not slow'"` skips it).
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 

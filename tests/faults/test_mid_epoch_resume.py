@@ -8,11 +8,15 @@ would have; training again must end with the finished run's state.
 from pathlib import Path
 
 import fault_runs
+import pytest
 import tensorflow as tf
 from support import tiny_config, write_corpus
 
 from tfgen import training
 from tfgen.runs.checkpoints import checkpoint_number
+
+# End-to-end: trains or exports for real (`make test ARGS="-m 'not slow'"` skips it).
+pytestmark = pytest.mark.slow
 
 
 def forget_last_epoch(run_dir):

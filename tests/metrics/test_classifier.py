@@ -158,6 +158,7 @@ class BandsClassifierTest(tf.test.TestCase):
         self.assertNotIn("Epoch", outputs[1])
 
 
+@pytest.mark.slow
 class MnistSubsetTest(tf.test.TestCase):
     """One short epoch on 2,048 real MNIST digits, cached in a temporary dir."""
 

@@ -7,6 +7,7 @@ from unittest import mock
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from support import run_command
 from test_classifier import write_bands_npz
@@ -15,6 +16,9 @@ from tfgen import config as config_lib
 from tfgen import data as data_lib
 from tfgen import evaluation, models, runs, training
 from tfgen.metrics import extractors, fid_from_features
+
+# End-to-end: trains or exports for real (`make test ARGS="-m 'not slow'"` skips it).
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from support import assert_config_round_trip, save_and_load, tiny_config, write_npz
 from tensorboard.backend.event_processing import event_accumulator
@@ -204,6 +205,7 @@ class ConfigErrorsTest(tf.test.TestCase):
                     config_lib.resolve(models.DCGANConfig, {key: value})
 
 
+@pytest.mark.slow
 class GANRunTest(tf.test.TestCase):
     def setUp(self):
         super().setUp()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from support import save_and_load
 
@@ -142,6 +143,7 @@ def all_variables(model):
     return [v.numpy() for v in model.weights]
 
 
+@pytest.mark.slow
 class SavingTest(tf.test.TestCase):
     def test_checkpoint_round_trip_restores_every_variable(self):
         keras.utils.set_random_seed(2)
@@ -177,6 +179,7 @@ class SavingTest(tf.test.TestCase):
         )
 
 
+@pytest.mark.slow
 class RunTest(tf.test.TestCase):
     def setUp(self):
         super().setUp()

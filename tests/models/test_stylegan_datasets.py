@@ -5,6 +5,7 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image
@@ -30,6 +31,9 @@ TINY = dict(
     r1_interval=2,
     pl_interval=2,
 )
+
+# End-to-end: trains or exports for real (`make test ARGS="-m 'not slow'"` skips it).
+pytestmark = pytest.mark.slow
 
 
 class StyleGANDatasetsTest(tf.test.TestCase):

@@ -10,11 +10,15 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfgen import config as config_lib
 from tfgen import serving, training
 from tfgen.models import CGANConfig
+
+# End-to-end: trains or exports for real (`make test ARGS="-m 'not slow'"` skips it).
+pytestmark = pytest.mark.slow
 
 NUM_CLASSES = 10
 

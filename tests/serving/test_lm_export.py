@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfgen import serving
@@ -24,6 +25,9 @@ TEXT = (
     "ROMEO: But soft, what light through yonder window breaks?\n"
     "JULIET: the quick brown fox jumps over the lazy dog, 0123456789.\n"
 ) * 3
+
+# End-to-end: trains or exports for real (`make test ARGS="-m 'not slow'"` skips it).
+pytestmark = pytest.mark.slow
 
 # Runs in a fresh interpreter: TensorFlow (and, for subword models, tensorflow_text) only.
 LOAD_SCRIPT = textwrap.dedent("""

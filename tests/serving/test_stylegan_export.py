@@ -10,12 +10,16 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from test_gan_export import train_tiny_labelled_run
 
 from tfgen import serving
 from tfgen.cli import sample as sample_cli
 from tfgen.models import StyleGANConfig
+
+# End-to-end: trains or exports for real (`make test ARGS="-m 'not slow'"` skips it).
+pytestmark = pytest.mark.slow
 
 NUM_CLASSES = 3
 
