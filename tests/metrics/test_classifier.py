@@ -184,6 +184,7 @@ class FingerprintAndErrorsTest(tf.test.TestCase):
         super().setUp()
         self.tmp = Path(self.create_tempdir().full_path)
 
+    @pytest.mark.slow
     def test_fingerprint_is_stable_and_differs_across_datasets(self):
         mnist = classifier.dataset_fingerprint("mnist")
         self.assertRegex(mnist, r"^[0-9a-f]{64}$")

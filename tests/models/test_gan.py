@@ -78,6 +78,7 @@ class NetworksTest(tf.test.TestCase):
 
 
 class TrainStepTest(tf.test.TestCase):
+    @pytest.mark.slow
     def test_every_option_trains_and_reports_its_metrics(self):
         cases = [
             (DCGAN, {}, False),
