@@ -58,6 +58,7 @@ import numpy as np
 import tensorflow as tf
 from common import cpu_model
 from gan_throughput import BATCH_SIZE, NOISE_DIM, Tutorial
+from report import GAN_COLUMNS, VAE_COLUMNS, table
 
 import tfgen
 from tfgen import config as config_lib
@@ -211,18 +212,6 @@ def train_tutorial(seconds=None, cpu_budget=None, seed=0):
     return tutorial.generator, steps, time.perf_counter() - start, cpu_seconds() - cpu_start
 
 
-def per_core(cpu):
-    """CPU seconds divided by the cores: a lower bound on the wall time alone (TF does not
-    keep every core busy), which other jobs on the machine do not inflate."""
-    return minutes(None if cpu is None else cpu / os.cpu_count())
-
-
-def minutes(seconds):
-    if seconds is None:
-        return "n/a"
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-
-
 class Results:
     """The measured parts, kept in a JSON file across invocations.
 
@@ -362,35 +351,6 @@ def measure_tutorial(args, results):
     )
 
 
-GAN_COLUMNS = [  # (heading, right-aligned, the cell of a recorded row)
-    ("model", False, lambda r: r["model"]),
-    ("config", False, lambda r: r["config"]),
-    ("samples", True, lambda r: str(r["settings"]["num_samples"])),
-    ("training wall time", True, lambda r: minutes(r["wall_seconds"])),
-    ("CPU time / cores", True, lambda r: per_core(r["cpu_seconds"])),
-    ("steps", True, lambda r: str(r["steps"])),
-    ("FID", True, lambda r: f"{r['values']['fid']:.2f}"),
-    ("KID (± std)", True, lambda r: f"{r['values']['kid']:.4f} ± {r['values']['kid_std']:.4f}"),
-    ("precision", True, lambda r: f"{r['values']['precision']:.3f}"),
-    ("recall", True, lambda r: f"{r['values']['recall']:.3f}"),
-    ("IS", True, lambda r: f"{r['values']['is']:.2f}"),
-]
-VAE_COLUMNS = [
-    ("model", False, lambda r: r["model"]),
-    ("config", False, lambda r: r["config"]),
-    ("-ELBO", True, lambda r: f"{r['values']['negative_elbo']:.2f}"),
-    (
-        "IWAE NLL (K)",
-        True,
-        lambda r: f"{r['values']['nll']:.2f} ({r['values']['nll_importance_samples']})",
-    ),
-    ("examples", True, lambda r: str(r["values"]["nll_examples"])),
-    ("training wall time", True, lambda r: minutes(r["wall_seconds"])),
-    ("CPU time / cores", True, lambda r: per_core(r["cpu_seconds"])),
-    ("evaluation wall time", True, lambda r: minutes(r["evaluation_seconds"])),
-]
-
-
 def measure_real(args, results):
     settings = {"num_samples": args.num_samples, "extractor": "classifier", "split": "train"}
     if results.skip("real", settings, args.rerun):
@@ -418,11 +378,8 @@ def measure_real(args, results):
 
 
 def print_table(columns, rows):
-    """A Markdown table of `rows` (recorded parts) with `columns` (see `GAN_COLUMNS`)."""
-    print("| " + " | ".join(heading for heading, _, _ in columns) + " |")
-    print("| " + " | ".join("---:" if right else "---" for _, right, _ in columns) + " |")
-    for row in rows:
-        print("| " + " | ".join(cell(row) for _, _, cell in columns) + " |")
+    """A Markdown table of `rows` (recorded parts) with `columns` (`report.GAN_COLUMNS`)."""
+    print("\n".join(table(columns, rows)))
 
 
 def print_tables(results):

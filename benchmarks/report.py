@@ -42,7 +42,7 @@ def per_core(row):
     return minutes(None if cpu is None or not cores else cpu / cores)
 
 
-GAN_COLUMNS = [  # (heading, right-aligned, the cell of a recorded row), as benchmarks/quality.py
+GAN_COLUMNS = [  # (heading, right-aligned, the cell of a recorded row); quality.py prints these too
     ("model", False, lambda r: r["model"]),
     ("config", False, lambda r: r["config"]),
     ("samples", True, lambda r: str(r["settings"]["num_samples"])),
