@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import fault_runs
@@ -17,13 +16,12 @@ import pytest
 import tensorflow as tf
 from test_multi_worker_kill import optimizer_steps, worker_processes
 
-# Two epochs of 200 steps (all 1,600 examples at the global batch 8), no periodic backups:
-# the only backup is the signal's.
+# Two epochs of 200 steps (all 1,600 examples at the global batch 8), a step backup every
+# 50 steps: the first one of epoch 2 (step 250) shows that epoch 2 is running, so the
+# signal sent then lands mid-epoch whatever the load (a fixed delay after epoch 1's
+# checkpoint landed before epoch 2 began when the machine was busy).
 TRAIN_EXAMPLES = 1600
-TINY = dict(epochs=2, steps_per_epoch=200, backup_every_steps=0)
-# Seconds into epoch 2 at which the signal is sent: short against the epoch (about 8 s
-# on an idle machine, longer on a busy one), so the signal lands mid-epoch whatever the load.
-INTO_EPOCH_TWO = 0.3
+TINY = dict(epochs=2, steps_per_epoch=200, backup_every_steps=50)
 WORKERS = 2
 
 
@@ -59,13 +57,8 @@ class MultiWorkerSignalTest(tf.test.TestCase):
         run_dir = self.tmp / "vae-signalled"
         launcher = self.launch(run_dir)
         workers = worker_processes(launcher, WORKERS)
-        # Signal the non-chief worker only, a few seconds into the second epoch.
-        fault_runs.wait_for(
-            lambda: tf.train.latest_checkpoint(str(run_dir / "checkpoints")) is not None,
-            launcher,
-            timeout=180,
-        )
-        time.sleep(INTO_EPOCH_TWO)
+        # Signal the non-chief worker only, once the second epoch has its first backup.
+        fault_runs.wait_for(lambda: fault_runs.backup_step(run_dir) > steps, launcher, timeout=180)
         workers[1].send_signal(signal.SIGINT)
         stdout, stderr = launcher.communicate(timeout=120)
         output = stdout + stderr
