@@ -29,24 +29,15 @@ server fails or cannot be reached.
 """
 
 import argparse
-import inspect
 import math
 import sys
 from pathlib import Path
 
-# Command-line flag -> the sampler constructor argument it sets.
-SAMPLER_FLAGS = {
-    "temperature": "temperature",
-    "top_k": "k",
-    "top_p": "p",
-    "beam_width": "num_beams",
-    "length_penalty": "length_penalty",
-}
-# Samplers that the exported `generate` signature implements (temperature -> top-k -> top-p).
-SERVER_SAMPLERS = ("greedy", "temperature", "top_k", "top_p")
-# Flags that only `--server` reads; SERVER_TIMEOUT is `--timeout`'s default.
+from tfgen.cli.sample_server import SERVER_TIMEOUT, sample_server
+from tfgen.cli.sampler_flags import check_no_text_flags, make_sampler
+
+# Flags that only `--server` reads.
 SERVER_FLAGS = ("model", "grpc", "version", "timeout")
-SERVER_TIMEOUT = 300.0
 
 
 def build_parser(sampler_names):
@@ -132,31 +123,6 @@ def build_parser(sampler_names):
     text.add_argument("--beam-width", type=int, help="beam: hypotheses kept (default 5)")
     text.add_argument("--length-penalty", type=float, help="beam: length exponent (default 1.0)")
     return parser
-
-
-def make_sampler(args):
-    """The sampler `args` ask for; a ValueError names a flag the sampler does not take."""
-    from tfgen import samplers
-
-    cls = samplers.SAMPLERS.get(args.sampler.replace("-", "_"))
-    if cls is None:
-        raise ValueError(
-            f"unknown sampler {args.sampler!r}; valid samplers are: {', '.join(samplers.names())}"
-        )
-    accepted = inspect.signature(cls.__init__).parameters
-    kwargs = {}
-    for flag, parameter in SAMPLER_FLAGS.items():
-        value = getattr(args, flag)
-        if value is None:
-            continue
-        if parameter not in accepted:
-            valid = [f"--{f.replace('_', '-')}" for f, p in SAMPLER_FLAGS.items() if p in accepted]
-            raise ValueError(
-                f"--{flag.replace('_', '-')} does not apply to sampler "
-                f"{cls.name!r}; it takes: {', '.join(valid) or 'no options'}"
-            )
-        kwargs[parameter] = value
-    return samplers.get(cls.name, **kwargs)
 
 
 def sample_text(args, model, config, epoch):
@@ -298,127 +264,6 @@ def check_style_flags(args, model, config):
             raise ValueError(
                 f"--mix renders the two given w's: {', '.join(other)} do not apply to it"
             )
-
-
-def server_sampling(args):
-    """`(temperature, top_k, top_p)` of `generate` for the sampler `args` ask for.
-
-    Raises:
-        ValueError: for a sampler the server cannot run (e.g. beam), naming the valid
-            ones, or a flag the sampler does not take.
-    """
-    name = args.sampler.replace("-", "_")
-    if name not in SERVER_SAMPLERS:
-        raise ValueError(
-            f"--sampler {args.sampler} is not available with --server: the "
-            f"exported generate signature samples with temperature, top-k and "
-            f"top-p; valid samplers are: {', '.join(SERVER_SAMPLERS)}"
-        )
-    sampler = make_sampler(args)
-    if sampler.name == "greedy":
-        return 0.0, 0, 1.0
-    return (
-        float(sampler.temperature),
-        int(getattr(sampler, "k", None) or 0),
-        float(getattr(sampler, "p", 1.0)),
-    )
-
-
-def sample_server_text(args, client):
-    """Prints `--num` continuations of `--prompt` from the served model; returns 0."""
-    from tfgen.serving import remote_sample
-
-    if args.label is not None or args.out is not None or args.truncation_psi is not None:
-        raise ValueError(
-            f"{args.model} is a language model: --label, --out and "
-            f"--truncation-psi are for image models; it takes --prompt and the "
-            f"sampler flags"
-        )
-    if args.prompt is None:
-        raise ValueError(
-            "--prompt is required with --server for a language model (the run's "
-            "sample_prompt is not on the server)"
-        )
-    temperature, top_k, top_p = server_sampling(args)
-    num = 1 if args.num is None else args.num
-    texts = remote_sample.generate_text(
-        client,
-        args.model,
-        [args.prompt] * num,
-        args.max_new_tokens,
-        temperature,
-        top_k,
-        top_p,
-        args.seed,
-        version=args.version,
-    )
-    print(
-        f"# {num} sample(s) from {args.model} at {args.server}, temperature {temperature}, "
-        f"top_k {top_k}, top_p {top_p}",
-        file=sys.stderr,
-    )
-    print("\n\n".join(args.prompt + text for text in texts))
-    return 0
-
-
-def sample_server_images(args, client):
-    """Writes a PNG grid of `--num` images from the served model; returns 0."""
-    from tfgen.serving import remote_sample
-    from tfgen.utils.images import grid, write_png
-
-    check_no_text_flags(args, f"{args.model} is an image model")
-    num = 64 if args.num is None else args.num
-    suffix = "" if args.label is None else f"-label{args.label}"
-    if args.truncation_psi is not None:
-        suffix += f"-psi{args.truncation_psi:g}"
-    out = Path(args.out or f"samples-{args.model}-seed{args.seed}{suffix}.png")
-    images = remote_sample.sample_images(
-        client,
-        args.model,
-        num,
-        args.seed,
-        label=args.label,
-        version=args.version,
-        truncation_psi=args.truncation_psi,
-    )
-    write_png(out, grid(images, columns=math.ceil(math.sqrt(num))))
-    print(f"{num} samples from {args.model} at {args.server}: {out}")
-    return 0
-
-
-def check_no_text_flags(args, what):
-    """A ValueError naming the text-only flags set in `args`, for an image model."""
-    text_flags = [
-        f"--{f.replace('_', '-')}"
-        for f in ("prompt", *SAMPLER_FLAGS)
-        if getattr(args, f) is not None
-    ]
-    if text_flags:
-        raise ValueError(f"{', '.join(text_flags)} apply to language models; {what}")
-
-
-def sample_server(args):
-    """`--server`: samples through TF Serving; returns the exit code."""
-    from tfgen.serving import ServingError, ServingRequestError, connect, remote_sample
-
-    try:
-        if not args.model:
-            raise ValueError(
-                "--server needs --model NAME, the name the server serves the model under"
-            )
-        if args.version is not None and args.version < 1:
-            raise ValueError(f"--version must be at least 1, got {args.version}")
-        timeout = SERVER_TIMEOUT if args.timeout is None else args.timeout
-        with connect(args.server, grpc=args.grpc, timeout=timeout) as client:
-            if remote_sample.model_kind(client, args.model, args.version) == remote_sample.TEXT:
-                return sample_server_text(args, client)
-            return sample_server_images(args, client)
-    except (ValueError, ServingRequestError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except ServingError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
 
 
 def main(argv=None):
