@@ -2,7 +2,7 @@
 
 Saving a step is a collective, so a signal that reaches one worker only (a scheduler
 preempting one machine) must still stop every worker at the same batch end: they vote
-at every batch end (`tfgen.runs.interrupts.SignalVote`). The relaunch resumes from that step.
+every few steps (`tfgen.runs.interrupts.SignalVote`). The relaunch resumes from that step.
 """
 
 import re

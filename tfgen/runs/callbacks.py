@@ -121,6 +121,12 @@ class StepBackup(keras.callbacks.Callback):
     last in the list. A state with non-finite metrics or weights is never saved, and
     nothing is saved after another callback stopped training (a divergence).
 
+    The global step is counted in Python (one read of the optimizer's counter when
+    training begins), so a batch end costs no device read. Under several workers the
+    stop decision is a collective vote (`tfgen.runs.interrupts.SignalVote`), taken
+    every `vote_every_steps` global steps, at every backup and at every epoch end: a
+    signal stops every worker at the same step, at most `vote_every_steps` steps later.
+
     When a run resumes mid-epoch, `resume` (a `tfgen.runs.checkpoints.ResumePoint`)
     carries the metric trackers' state, which is re-applied after Keras resets the
     metrics at the start of the epoch, so the epoch's logged means equal the
@@ -133,6 +139,7 @@ class StepBackup(keras.callbacks.Callback):
         stop_signals: a `tfgen.runs.interrupts.StopSignals` (or `None`).
         metric_variables: the variables of `model.metrics`, in the backup's order.
         resume: the `ResumePoint` the run started from, or `None`.
+        vote_every_steps: global steps between the workers' stop votes.
     """
 
     def __init__(
@@ -143,8 +150,10 @@ class StepBackup(keras.callbacks.Callback):
         stop_signals=None,
         metric_variables=(),
         resume=None,
+        vote_every_steps=10,
     ):
         super().__init__()
+        self.vote_every_steps = vote_every_steps
         self.checkpoints, self.steps_per_epoch = checkpoints, steps_per_epoch
         self.every_steps, self.stop_signals = every_steps, stop_signals
         self.metric_variables = list(metric_variables)
@@ -163,19 +172,25 @@ class StepBackup(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         strategy = self.model.distribute_strategy
         self.vote = SignalVote(strategy) if SignalVote.needed(strategy) else None
+        self.step = _global_step(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start_step = self.step
         if self.pending_metric_values is not None:
             for variable, value in zip(self.metric_variables, self.pending_metric_values):
                 variable.assign(value)
             self.pending_metric_values = None
 
     def on_train_batch_end(self, batch, logs=None):
-        step = _global_step(self.model)
+        # `batch` is the epoch's last finished step (the last of a `steps_per_execution` call).
+        self.step = step = self.epoch_start_step + batch + 1
         if self.model.stop_training or step % self.steps_per_epoch == 0:
             return
+        backup_due = bool(self.every_steps) and step % self.every_steps == 0
+        if self.vote is not None and not backup_due and step % self.vote_every_steps:
+            return  # Not a voting step: every worker skips it alike.
         stop = self._stop_requested()
-        if not stop and not (self.every_steps and step % self.every_steps == 0):
+        if not stop and not backup_due:
             return
         if nonfinite_values(logs) or not weights_finite(self.model):
             return  # The next step's loss shows it; EpochCheckpoint then stops training.
@@ -186,7 +201,7 @@ class StepBackup(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._stop_requested() and not self.model.stop_training:
             raise TrainingInterrupted(
-                self.signum, _global_step(self.model), self.checkpoints.epochs.latest_checkpoint
+                self.signum, self.step, self.checkpoints.epochs.latest_checkpoint
             )
 
 

@@ -14,8 +14,8 @@ saved step stays the newest checkpoint).
 Under `MultiWorkerMirroredStrategy` saving a step is a collective that every worker
 must join at the same step, yet a signal may reach one worker only (a scheduler
 preempting one machine) or the workers a step apart. `SignalVote` makes them agree:
-at every batch end the workers sum their votes in one small all-reduce, and all of
-them stop at the same step if any one was signalled.
+every few steps (and at every backup and epoch end) the workers sum their votes in one
+small all-reduce, and all of them stop at the same step if any one was signalled.
 """
 
 import signal
@@ -48,8 +48,8 @@ class TrainingInterrupted(Exception):
 class SignalVote:
     """The stop signal that the workers of a multi-worker run agree on, step by step.
 
-    Calling it is a collective: every worker must call it at the same points (every
-    batch end). It returns SIGINT if any worker received SIGINT, else SIGTERM if any
+    Calling it is a collective: every worker must call it at the same points (the same
+    global steps). It returns SIGINT if any worker received SIGINT, else SIGTERM if any
     received SIGTERM, else `None`.
 
     Args:
