@@ -52,6 +52,20 @@ class TrainTest(tf.test.TestCase):
             self.assertAllEqual(a, b)
         self.assertEqual(straight.history["loss"][1], resumed.history["loss"][0])
 
+    def test_your_callbacks_run_beside_tfgen_and_may_stop_training(self):
+        log = self.tmp / "history.csv"
+        # No epoch improves on the first by min_delta: EarlyStopping stops after the second.
+        stop = keras.callbacks.EarlyStopping(monitor="loss", min_delta=1e9, patience=1)
+        result = training.train(
+            tiny_config("vae", self.npz, epochs=3),
+            run_dir=self.tmp / "stopped",
+            verbose=0,
+            callbacks=[keras.callbacks.CSVLogger(str(log)), stop],
+        )
+        self.assertLen(result.history["loss"], 2)
+        self.assertLen(log.read_text().splitlines(), 3)  # A header and two epochs.
+        self.assertEqual(runs.load(self.tmp / "stopped").epoch, 2)  # Its checkpoints are kept.
+
     def test_finished_run_trains_nothing_more(self):
         first = self.train("done", epochs=1)
         again = self.train("done", epochs=1)

@@ -90,7 +90,7 @@ def _save_model_atomically(model, path):
         raise type(error)(error.errno, error.strerror, str(path)) from error
 
 
-def train(config, run_dir=None, verbose="auto"):
+def train(config, run_dir=None, verbose="auto", callbacks=()):
     """Trains (or resumes) the run that `config` describes.
 
     Args:
@@ -99,6 +99,9 @@ def train(config, run_dir=None, verbose="auto"):
             default `runs/<model>-<dataset>`.
         verbose: passed to `model.fit` (`"auto"` shows a progress bar); 0 also
             silences the line that says where a resumed run continues.
+        callbacks: your own `keras.callbacks.Callback`s (e.g. `EarlyStopping`,
+            `CSVLogger`), run after tfgen's and before the step backup, which may
+            stop training after every other callback's epoch end.
 
     Returns:
         A `TrainResult`.
@@ -122,9 +125,9 @@ def train(config, run_dir=None, verbose="auto"):
     try:
         if role.is_chief:
             with run_lock.hold(run_dir):
-                return _train_locked(config, run_dir, run_dir, strategy, verbose)
+                return _train_locked(config, run_dir, run_dir, strategy, verbose, callbacks)
         with _worker_scratch_dir(run_dir, role) as scratch_dir:
-            result = _train_locked(config, run_dir, scratch_dir, strategy, verbose)
+            result = _train_locked(config, run_dir, scratch_dir, strategy, verbose, callbacks)
     except tf.errors.UnavailableError as error:
         if getattr(getattr(strategy, "cluster_resolver", None), "task_type", None) is None:
             raise
@@ -161,7 +164,7 @@ def _worker_scratch_dir(run_dir, role):
         yield path
 
 
-def _train_locked(config, run_dir, write_dir, strategy, verbose):
+def _train_locked(config, run_dir, write_dir, strategy, verbose, user_callbacks=()):
     """Trains the run of `run_dir`, writing into `write_dir` (`run_dir` on the chief)."""
     model_class = models.get(config.model)
     run, out = Run(run_dir), Run(write_dir)
@@ -205,6 +208,7 @@ def _train_locked(config, run_dir, write_dir, strategy, verbose):
         *_quality_callbacks(config, checkpoint, out),
         *run_data.callbacks(out),
         keras.callbacks.TensorBoard(str(out.log_dir), write_graph=False),
+        *user_callbacks,
         StepBackup(
             checkpoints, steps, config.backup_every_steps, stop_signals, metric_variables, resume
         ),  # Last: it may stop after the others' epoch end.
