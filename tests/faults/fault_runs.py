@@ -20,7 +20,7 @@ from tfgen.runs.checkpoints import BACKUP_DIR, checkpoint_number
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
-# Tiny 8x8 runs: 3 epochs of 40 steps, a backup every 4 steps.
+# Tiny 8x8 runs: 3 epochs of 40 steps, a backup every 8 steps.
 COMMON = dict(
     batch_size=8,
     epochs=3,
@@ -28,7 +28,7 @@ COMMON = dict(
     validation_steps=1,
     sample_grid_size=2,
     seed=3,
-    backup_every_steps=4,
+    backup_every_steps=8,
 )
 SETTINGS = {
     "vae": dict(COMMON, latent_dim=2, filters=2, lr_schedule="cosine"),

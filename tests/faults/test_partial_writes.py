@@ -67,7 +67,8 @@ class CheckpointWriteFailureTest(tf.test.TestCase):
         code, _, stderr = fault_runs.run(args, preexec_fn=file_size_limit(data.stat().st_size // 2))
 
         self.assertEqual(code, 1, stderr[-3000:])
-        first_backup = run_dir / "checkpoints" / "backup" / f"step-{40 + 4}"
+        steps, every = (fault_runs.COMMON[k] for k in ("steps_per_epoch", "backup_every_steps"))
+        first_backup = run_dir / "checkpoints" / "backup" / f"step-{steps + every}"
         self.assertIn(f"error: could not write checkpoint {first_backup}: File too large", stderr)
         self.assertIn("rerun the same command to resume", stderr)
         self.assertEqual(

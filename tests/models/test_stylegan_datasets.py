@@ -11,9 +11,10 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from tfgen import config as config_lib
-from tfgen import training
+from tfgen import models, training
 from tfgen.data import tfds_source
 from tfgen.models import StyleGANConfig
+from tfgen.training import run_data as training_data
 
 TINY = dict(
     model="stylegan",
@@ -67,15 +68,26 @@ class StyleGANDatasetsTest(tf.test.TestCase):
             self.train("big", dataset=f"folder:{self.tmp}", resolution=16, image_fit="pad")
 
     def test_tfds_images_are_padded_to_32(self):
-        # TFDS's own mock_data stands in for the download (no network here).
+        # TFDS's own mock_data stands in for the download (no network here). Padding is the
+        # run data's work, so the model is built without a fit (the RGB folder above takes
+        # the same path through a whole fit).
+        config = config_lib.resolve(
+            StyleGANConfig, {**TINY, "dataset": "tfds:fashion_mnist", "resolution": 32}
+        )
         with (
             mock.patch.dict(os.environ, {"TFDS_DATA_DIR": str(self.tmp / "tfds")}),
             tfds.testing.mock_data(num_examples=8),
             mock.patch.object(tfds_source, "network_available", return_value=True),
         ):
-            result = self.train("tfds", dataset="tfds:fashion_mnist", resolution=32)
-        self.assertEqual(tuple(result.model.image_shape), (32, 32, 1))
-        self.assertEqual(result.model.sample_images(1, seed=0).shape, (1, 32, 32, 1))
+            run_data = training_data.prepare(config, self.tmp / "tfds-run")
+            batch = next(iter(run_data.train_batches(0)))
+        images = [t for t in tf.nest.flatten(batch) if t.shape.rank == 4]
+        self.assertEqual([tuple(t.shape[1:]) for t in images], [(32, 32, 1)])
+        model = models.get("stylegan").from_run_config(
+            config, run_data.info, steps_per_epoch=run_data.steps, **run_data.model_kwargs
+        )
+        self.assertEqual(tuple(model.image_shape), (32, 32, 1))
+        self.assertEqual(model.sample_images(1, seed=0).shape, (1, 32, 32, 1))
 
 
 if __name__ == "__main__":
