@@ -17,7 +17,7 @@ import fault_runs
 import psutil
 import pytest
 import tensorflow as tf
-from test_multi_worker import run_layout
+from test_multi_worker import event_writer_pids, run_layout
 
 from tfgen import runs, training
 
@@ -144,3 +144,7 @@ class MultiWorkerKillTest(tf.test.TestCase):
         self.assertLen(actual.weights, len(expected.weights))
         for a, e in zip(actual.weights, expected.weights):
             self.assertAllClose(a, e, atol=1e-5, rtol=0, msg=e.path)
+        # The files of a one-process run, each log directory written by the chief of each
+        # launch only.
+        self.assertEqual(run_layout(run_dir), run_layout(straight))
+        self.assertLen(event_writer_pids(run_dir), 2)
