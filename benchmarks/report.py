@@ -1,7 +1,7 @@
 """Writes the tables of the recorded benchmark results into docs/benchmarks.md.
 
-Reads every `benchmarks/results/*.json` (today `quality.json`, written by
-`benchmarks/quality.py`) and replaces what stands between the markers
+Reads every `benchmarks/results/*.json` (`quality.json`, written by
+`benchmarks/quality.py`, and `step_overhead.json`, by `benchmarks/step_overhead.py`) and replaces what stands between the markers
 `<!-- results:begin -->` and `<!-- results:end -->` in `docs/benchmarks.md` with
 Markdown tables, each followed by the machine and date of its rows. Everything
 outside the markers is hand-written and left alone.
@@ -173,7 +173,44 @@ def generic_section(rows, source, link):
     )
 
 
-SECTIONS = {"quality": quality_section}
+def step_overhead_section(document, source, link):
+    """The per-family table of `benchmarks/step_overhead.py`'s record."""
+
+    def ms(layer):
+        return lambda r: f"{r['ms_per_step'][layer]:.1f}"
+
+    def ratio(layer):
+        return lambda r: f"{r['ms_per_step'][layer] / r['ms_per_step']['bare']:.2f}x"
+
+    columns = [
+        ("model", False, lambda r: r["model"]),
+        ("timed steps", True, lambda r: str(r["steps"])),
+        ("bare ms", True, ms("bare")),
+        ("train_step ms", True, ms("train_step")),
+        ("model.fit ms", True, ms("model.fit")),
+        ("tfgen.train ms", True, ms("tfgen.train")),
+        ("train_step / bare", True, ratio("train_step")),
+        ("tfgen.train / bare", True, ratio("tfgen.train")),
+    ]
+    machine = document["machine"]
+    return (
+        [
+            "### Machinery around a training step",
+            "",
+            f"`.venv/bin/python {document['command']}`:",
+            "",
+        ]
+        + table(columns, document["rows"])
+        + [
+            "",
+            f"{machine['cpu']}, {machine['cores']} cores, TensorFlow {machine['tensorflow']}, "
+            f"{document['date']} ([`{source}`]({link})).",
+            "",
+        ]
+    )
+
+
+SECTIONS = {"quality": quality_section, "step_overhead": step_overhead_section}
 """Results file stem -> the function that turns its rows into Markdown lines."""
 
 

@@ -77,9 +77,9 @@ class Family:
         self.rounds = 0
 
     def _default_steps(self):
-        """Steps that take about 5 s of bare stepping (at least 20, at most 300)."""
+        """Steps that take about 5 s of bare stepping (at least 10, at most 300)."""
         seconds = self._time_steps(self.bare, 3)
-        return max(20, min(300, round(5.0 / seconds)))
+        return max(10, min(300, round(5.0 / seconds)))
 
     def _time_steps(self, step, steps):
         step(self.batches[0])  # Traced and warm.
